@@ -1,0 +1,146 @@
+"""Turning untrusted image bytes into a small RGB picture, or a clear, counted error.
+
+Bytes come from hostile pages: everything here assumes the worst. Limits are checked on
+the header before any pixel is decoded; only the first frame of an animation is used;
+EXIF orientation is applied so a rotated upload hashes like the upright original.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Pillow's own bomb check stays on as a second line of defence; ours is stricter and
+# reports a clear error instead of a warning.
+_PILLOW_BOMB_LIMIT = 200_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeLimits:
+    """Caps applied before decoding. Defaults suit web images (a 12 MP photo is 12e6)."""
+
+    max_bytes: int = 32 * 1024 * 1024
+    max_pixels: int = 64_000_000
+    # The longest side handed to the hashers: PDQ and pHash both reduce to 64x64 / 32x32
+    # anyway, so decoding more than this buys nothing but time.
+    working_size: int = 512
+
+
+class ImageError(ValueError):
+    """The bytes are not a hashable image. ``kind`` is a short, stable counter name."""
+
+    KINDS = (
+        "empty",
+        "too_large",
+        "not_image",
+        "unsupported_format",
+        "too_many_pixels",
+        "truncated",
+        "decode_error",
+    )
+
+    def __init__(self, kind: str, message: str) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown image error kind {kind!r}")
+        super().__init__(message)
+        self.kind = kind
+
+
+def _looks_like_svg(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text)
+
+
+def open_image(data: bytes, limits: DecodeLimits) -> Image.Image:
+    """Open ``data`` lazily (header only) and check the limits; raise ImageError."""
+    if not data:
+        raise ImageError("empty", "empty body: zero bytes")
+    if len(data) > limits.max_bytes:
+        raise ImageError("too_large", f"{len(data)} bytes is over the {limits.max_bytes} cap")
+    if _looks_like_svg(data[:512]):
+        raise ImageError("unsupported_format", "SVG is vector data and is not hashed")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise ImageError("not_image", "not an image Pillow can identify") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError("too_many_pixels", f"decompression bomb: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError("decode_error", f"bad image header: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageError("decode_error", f"bad image size {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise ImageError(
+            "too_many_pixels",
+            f"{width}x{height} is {width * height} pixels, over the {limits.max_pixels} cap",
+        )
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB. Transparency is flattened onto white, as a browser
+    shows it on a plain page; high-bit-depth grey is rescaled, not clipped."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        grey = image.convert("F")
+        extrema = grey.getextrema()
+        lo, hi = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        return grey.point(lambda v: (v - lo) * scale).convert("L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode == "RGB":
+        return image
+    return image.convert("RGB")
+
+
+def decode(data: bytes, limits: DecodeLimits | None = None) -> tuple[Image.Image, int, int]:
+    """Decode the first frame of ``data`` to RGB, at most ``working_size`` on its long side.
+
+    Returns ``(picture, width, height)`` where width and height are the full, upright size
+    of the original. Raises ImageError; never returns a partial picture of a truncated file.
+    """
+    limits = limits or DecodeLimits()
+    image = open_image(data, limits)
+    full_w, full_h = _upright_size(image)
+    try:
+        # JPEG: let libjpeg scale by 1/2, 1/4 or 1/8 while decoding (DCT scaling); the
+        # result is never smaller than the working size.
+        image.draft("RGB", (limits.working_size, limits.working_size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image.load()
+        image = ImageOps.exif_transpose(image)
+        picture = to_rgb(image)
+        picture.thumbnail((limits.working_size, limits.working_size), Image.Resampling.BOX)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError("too_many_pixels", f"decompression bomb: {exc}") from None
+    except OSError as exc:
+        kind = "truncated" if "truncated" in str(exc).lower() else "decode_error"
+        raise ImageError(kind, f"cannot decode image: {exc}") from None
+    except (SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise ImageError("decode_error", f"cannot decode image: {exc}") from None
+    return picture, full_w, full_h
+
+
+def _upright_size(image: Image.Image) -> tuple[int, int]:
+    """The size of ``image`` as shown upright, i.e. after its EXIF orientation."""
+    width, height = image.size
+    try:
+        orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block must not stop hashing; the pixels decide
+        orientation = 1
+    if orientation in (5, 6, 7, 8):
+        return height, width
+    return width, height

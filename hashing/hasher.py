@@ -1,0 +1,81 @@
+"""Image -> hashes: the fast path used everywhere, and its naive twin for tests and benchmarks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from hashing.decode import DecodeLimits, decode, to_rgb
+from hashing.values import PdqHash, PHash
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHashes:
+    """What we keep of an image: its hashes, PDQ quality, upright size and content digest."""
+
+    pdq: PdqHash
+    pdq_quality: int
+    phash: PHash
+    width: int
+    height: int
+    sha256: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pdq": self.pdq.hex,
+            "pdq_quality": self.pdq_quality,
+            "phash": self.phash.hex,
+            "width": self.width,
+            "height": self.height,
+            "sha256": self.sha256,
+        }
+
+
+def _pdq(picture: Image.Image) -> tuple[PdqHash, int]:
+    bits, quality = pdqhash.compute(np.asarray(picture))
+    return PdqHash(np.packbits(bits.astype(np.uint8)).tobytes()), int(quality)
+
+
+def _phash(picture: Image.Image) -> PHash:
+    return PHash(bytes.fromhex(str(imagehash.phash(picture))))
+
+
+def hash_image(picture: Image.Image, width: int, height: int, sha256: str) -> ImageHashes:
+    """Hash an already decoded RGB picture (any size; the decoder keeps it small)."""
+    pdq, quality = _pdq(picture)
+    return ImageHashes(pdq, quality, _phash(picture), width, height, sha256)
+
+
+def hash_bytes(data: bytes, limits: DecodeLimits | None = None) -> ImageHashes:
+    """Hash the image in ``data``. Raises :class:`hashing.ImageError` for anything that is
+    not a hashable image (the error's ``kind`` says why). Keeps nothing of ``data``."""
+    picture, width, height = decode(data, limits)
+    return hash_image(picture, width, height, hashlib.sha256(data).hexdigest())
+
+
+def hash_file(path: str | Path, limits: DecodeLimits | None = None) -> ImageHashes:
+    """Read ``path`` (at most the byte cap, plus one byte to detect oversize) and hash it."""
+    limits = limits or DecodeLimits()
+    with open(path, "rb") as handle:
+        data = handle.read(limits.max_bytes + 1)
+    return hash_bytes(data, limits)
+
+
+def naive_hashes(data: bytes) -> ImageHashes:
+    """The slow, obviously-correct twin: full-size decode, no draft, no downscale.
+
+    Used by tests and benchmarks to bound how far the fast path drifts. Applies EXIF
+    orientation and the same mode conversion so only the scaling differs.
+    """
+    from PIL import ImageOps
+
+    picture = to_rgb(ImageOps.exif_transpose(Image.open(io.BytesIO(data))))
+    return hash_image(picture, picture.width, picture.height, hashlib.sha256(data).hexdigest())
