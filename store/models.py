@@ -1,0 +1,101 @@
+"""Cases, their reference hashes and targets, and crawl reports."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from hashing import MatchRule, parse_hash
+
+HIT_STATUSES = ("pending", "confirmed", "rejected")
+TARGET_KINDS = ("website",)
+_CASE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+def check_case_id(case_id: str) -> str:
+    """A case id is a short slug (lower-case letters, digits, '.', '_', '-')."""
+    if not _CASE_ID.match(case_id):
+        raise ValueError(
+            f"bad case id {case_id!r}: use 1-63 lower-case letters, digits, '.', '_' or '-'"
+        )
+    return case_id
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    title: str = ""
+    rule: MatchRule = field(default_factory=MatchRule)
+    dihedral: bool = True
+    priority: int = 0
+    created_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rule"] = asdict(self.rule)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One reference hash of a case. A reference picture gives several rows: one per
+    algorithm and per variant (the original and, with dihedral on, its 7 flips/rotations).
+    """
+
+    case_id: str
+    label: str
+    algorithm: str
+    hash: str
+    quality: int | None
+    variant: str = "original"
+    source: str = "file"
+    id: int = 0
+
+    def __post_init__(self) -> None:
+        parse_hash(self.algorithm, self.hash)  # validates
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A place to crawl for a case: a website seed with its crawl bounds and schedule."""
+
+    case_id: str
+    url: str
+    allowed_domains: tuple[str, ...]
+    max_depth: int = 3
+    max_pages: int = 200
+    interval_seconds: int = 86_400
+    obey_robots: bool = True
+    kind: str = "website"
+    id: int = 0
+    created_at: str = ""
+    last_crawled_at: str | None = None
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"bad target URL {self.url!r}: need http(s)://host/...")
+        if self.kind not in TARGET_KINDS:
+            raise ValueError(f"unknown target kind {self.kind!r}")
+        if self.max_depth < 0 or self.max_pages < 1 or self.interval_seconds < 60:
+            raise ValueError("depth must be >= 0, pages >= 1 and interval >= 60 seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["allowed_domains"] = list(self.allowed_domains)
+        return data
+
+
+@dataclass(slots=True)
+class CrawlReport:
+    """What one crawl of one target did; counters come from the crawl's stats."""
+
+    case_id: str
+    target_id: int
+    started_at: str
+    finished_at: str
+    finish_reason: str
+    counts: dict[str, int] = field(default_factory=dict)
+    id: int = 0

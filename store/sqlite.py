@@ -1,0 +1,364 @@
+"""The embedded store: one SQLite file holding cases, banks, targets, hits and reports.
+
+Every public method is one transaction. Safe to use from several processes (WAL mode,
+busy timeout); one instance should not be shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hashing import MatchRule
+from store.base import StoreError
+from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
+from wire import Hit, MatchEvidence, utc_now
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('bank_version', 0);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, pdq_threshold INTEGER NOT NULL,
+    phash_threshold INTEGER NOT NULL, min_pdq_quality INTEGER NOT NULL,
+    dihedral INTEGER NOT NULL, priority INTEGER NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reference_hashes (
+    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id), label TEXT NOT NULL,
+    algorithm TEXT NOT NULL, hash TEXT NOT NULL, quality INTEGER, variant TEXT NOT NULL,
+    source TEXT NOT NULL, added_at TEXT NOT NULL,
+    UNIQUE (case_id, algorithm, hash, label));
+CREATE TABLE IF NOT EXISTS targets (
+    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id), kind TEXT NOT NULL,
+    url TEXT NOT NULL, allowed_domains TEXT NOT NULL, max_depth INTEGER NOT NULL,
+    max_pages INTEGER NOT NULL, interval_seconds INTEGER NOT NULL,
+    obey_robots INTEGER NOT NULL, created_at TEXT NOT NULL, last_crawled_at TEXT);
+CREATE TABLE IF NOT EXISTS hits (
+    id TEXT PRIMARY KEY, case_id TEXT NOT NULL, reference_label TEXT NOT NULL,
+    algorithm TEXT NOT NULL, distance INTEGER NOT NULL, matches TEXT NOT NULL,
+    image_url TEXT NOT NULL, page_url TEXT NOT NULL, site TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, http_status INTEGER NOT NULL, content_sha256 TEXT NOT NULL,
+    status TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    seen_count INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);
+CREATE INDEX IF NOT EXISTS hits_queue ON hits (status, case_id, distance);
+CREATE TABLE IF NOT EXISTS crawl_reports (
+    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL, target_id INTEGER NOT NULL,
+    started_at TEXT NOT NULL, finished_at TEXT NOT NULL, finish_reason TEXT NOT NULL,
+    counts TEXT NOT NULL);
+"""
+
+
+class SqliteStore:
+    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQLite."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self) -> _Transaction:
+        """``with self._tx() as db``: one IMMEDIATE transaction, rolled back on error."""
+        return _Transaction(self._db)
+
+    # -- cases and banks -----------------------------------------------------------------
+    def create_case(self, case: Case) -> Case:
+        check_case_id(case.id)
+        case = replace(case, created_at=case.created_at or utc_now())
+        with self._tx() as db:
+            try:
+                db.execute(
+                    "INSERT INTO cases VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        case.id,
+                        case.title,
+                        case.rule.pdq_threshold,
+                        case.rule.phash_threshold,
+                        case.rule.min_pdq_quality,
+                        int(case.dihedral),
+                        case.priority,
+                        case.created_at,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(f"case {case.id!r} exists already") from None
+            self._bump_bank(db)
+        return case
+
+    def get_case(self, case_id: str) -> Case:
+        row = self._db.execute("SELECT * FROM cases WHERE id=?", (case_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no case {case_id!r} (see 'radar case list')")
+        return _case(row)
+
+    def list_cases(self) -> list[Case]:
+        return [_case(r) for r in self._db.execute("SELECT * FROM cases ORDER BY id")]
+
+    def add_references(self, case_id: str, references: Iterable[Reference]) -> int:
+        self.get_case(case_id)
+        added = 0
+        now = utc_now()
+        with self._tx() as db:
+            for ref in references:
+                if ref.case_id != case_id:
+                    raise StoreError(f"reference for case {ref.case_id!r} given to {case_id!r}")
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO reference_hashes "
+                    "(case_id,label,algorithm,hash,quality,variant,source,added_at) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        case_id,
+                        ref.label,
+                        ref.algorithm,
+                        ref.hash,
+                        ref.quality,
+                        ref.variant,
+                        ref.source,
+                        now,
+                    ),
+                )
+                added += cursor.rowcount
+            if added:
+                self._bump_bank(db)
+        return added
+
+    def references(self, case_id: str | None = None) -> list[Reference]:
+        sql = "SELECT * FROM reference_hashes"
+        args: tuple[Any, ...] = ()
+        if case_id is not None:
+            sql, args = sql + " WHERE case_id=?", (case_id,)
+        rows = self._db.execute(sql + " ORDER BY id", args)
+        return [
+            Reference(
+                r["case_id"],
+                r["label"],
+                r["algorithm"],
+                r["hash"],
+                r["quality"],
+                r["variant"],
+                r["source"],
+                r["id"],
+            )
+            for r in rows
+        ]
+
+    def bank_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key='bank_version'").fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _bump_bank(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = value + 1 WHERE key='bank_version'")
+
+    # -- targets and crawl reports -------------------------------------------------------
+    def add_target(self, target: Target) -> Target:
+        self.get_case(target.case_id)
+        target = replace(target, created_at=target.created_at or utc_now())
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO targets (case_id,kind,url,allowed_domains,max_depth,max_pages,"
+                "interval_seconds,obey_robots,created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    target.case_id,
+                    target.kind,
+                    target.url,
+                    json.dumps(target.allowed_domains),
+                    target.max_depth,
+                    target.max_pages,
+                    target.interval_seconds,
+                    int(target.obey_robots),
+                    target.created_at,
+                ),
+            )
+        return replace(target, id=int(cursor.lastrowid or 0))
+
+    def targets(self, case_id: str) -> list[Target]:
+        rows = self._db.execute("SELECT * FROM targets WHERE case_id=? ORDER BY id", (case_id,))
+        return [
+            Target(
+                case_id=r["case_id"],
+                url=r["url"],
+                allowed_domains=tuple(json.loads(r["allowed_domains"])),
+                max_depth=r["max_depth"],
+                max_pages=r["max_pages"],
+                interval_seconds=r["interval_seconds"],
+                obey_robots=bool(r["obey_robots"]),
+                kind=r["kind"],
+                id=r["id"],
+                created_at=r["created_at"],
+                last_crawled_at=r["last_crawled_at"],
+            )
+            for r in rows
+        ]
+
+    def save_crawl_report(self, report: CrawlReport) -> CrawlReport:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO crawl_reports (case_id,target_id,started_at,finished_at,"
+                "finish_reason,counts) VALUES (?,?,?,?,?,?)",
+                (
+                    report.case_id,
+                    report.target_id,
+                    report.started_at,
+                    report.finished_at,
+                    report.finish_reason,
+                    json.dumps(report.counts, sort_keys=True),
+                ),
+            )
+            db.execute(
+                "UPDATE targets SET last_crawled_at=? WHERE id=?",
+                (report.finished_at, report.target_id),
+            )
+        report.id = int(cursor.lastrowid or 0)
+        return report
+
+    def crawl_reports(self, case_id: str) -> list[CrawlReport]:
+        rows = self._db.execute(
+            "SELECT * FROM crawl_reports WHERE case_id=? ORDER BY id", (case_id,)
+        )
+        return [
+            CrawlReport(
+                r["case_id"],
+                r["target_id"],
+                r["started_at"],
+                r["finished_at"],
+                r["finish_reason"],
+                json.loads(r["counts"]),
+                r["id"],
+            )
+            for r in rows
+        ]
+
+    # -- hits ------------------------------------------------------------------------------
+    def upsert_hits(self, hits: Sequence[Hit]) -> None:
+        with self._tx() as db:
+            for hit in hits:
+                seen = hit.last_seen or hit.fetched_at
+                db.execute(
+                    "INSERT INTO hits (id,case_id,reference_label,algorithm,distance,matches,"
+                    "image_url,page_url,site,fetched_at,http_status,content_sha256,status,"
+                    "first_seen,last_seen,seen_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1) "
+                    "ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen, "
+                    "seen_count=hits.seen_count+1, fetched_at=excluded.fetched_at, "
+                    "http_status=excluded.http_status, distance=excluded.distance, "
+                    "algorithm=excluded.algorithm, matches=excluded.matches, "
+                    "content_sha256=excluded.content_sha256",
+                    (
+                        hit.id,
+                        hit.case_id,
+                        hit.reference_label,
+                        hit.algorithm,
+                        hit.distance,
+                        json.dumps([_ev(m) for m in hit.matches]),
+                        hit.image_url,
+                        hit.page_url,
+                        hit.site,
+                        hit.fetched_at,
+                        hit.http_status,
+                        hit.content_sha256,
+                        hit.status,
+                        hit.first_seen or seen,
+                        seen,
+                    ),
+                )
+
+    def hits(
+        self, case_id: str | None = None, status: str | None = None, limit: int = 1000
+    ) -> list[Hit]:
+        clauses, args = [], []
+        if case_id is not None:
+            clauses.append("case_id=?")
+            args.append(case_id)
+        if status is not None:
+            if status not in HIT_STATUSES:
+                raise StoreError(f"unknown hit status {status!r}")
+            clauses.append("status=?")
+            args.append(status)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            f"SELECT * FROM hits{where} ORDER BY case_id, distance, first_seen LIMIT ?",
+            (*args, limit),
+        )
+        return [_hit(r) for r in rows]
+
+    def hit_version(self, hit_id: str) -> int:
+        row = self._db.execute("SELECT version FROM hits WHERE id=?", (hit_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no hit {hit_id!r}")
+        return int(row[0])
+
+    def set_hit_status(self, hit_id: str, status: str, expected_version: int) -> int:
+        if status not in HIT_STATUSES:
+            raise StoreError(f"unknown hit status {status!r}")
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE hits SET status=?, version=version+1 WHERE id=? AND version=?",
+                (status, hit_id, expected_version),
+            )
+            if cursor.rowcount != 1:
+                current = db.execute("SELECT version FROM hits WHERE id=?", (hit_id,)).fetchone()
+                if current is None:
+                    raise StoreError(f"no hit {hit_id!r}")
+                raise StoreError(
+                    f"hit {hit_id} changed meanwhile (version {current[0]}, "
+                    f"expected {expected_version})"
+                )
+        return expected_version + 1
+
+    def hit_counts(self, by: str) -> dict[str, int]:
+        if by not in ("site", "case_id", "status"):
+            raise StoreError(f"cannot count hits by {by!r}")
+        rows = self._db.execute(f"SELECT {by}, COUNT(*) FROM hits GROUP BY {by} ORDER BY {by}")
+        return {r[0]: r[1] for r in rows}
+
+
+def _ev(m: MatchEvidence) -> dict[str, Any]:
+    return {"algorithm": m.algorithm, "distance": m.distance, "variant": m.variant}
+
+
+def _case(row: sqlite3.Row) -> Case:
+    rule = MatchRule(row["pdq_threshold"], row["phash_threshold"], row["min_pdq_quality"])
+    return Case(
+        row["id"], row["title"], rule, bool(row["dihedral"]), row["priority"], row["created_at"]
+    )
+
+
+def _hit(row: sqlite3.Row) -> Hit:
+    return Hit(
+        case_id=row["case_id"],
+        reference_label=row["reference_label"],
+        algorithm=row["algorithm"],
+        distance=row["distance"],
+        image_url=row["image_url"],
+        page_url=row["page_url"],
+        site=row["site"],
+        fetched_at=row["fetched_at"],
+        http_status=row["http_status"],
+        content_sha256=row["content_sha256"],
+        matches=[MatchEvidence(**m) for m in json.loads(row["matches"])],
+        status=row["status"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        seen_count=row["seen_count"],
+    )
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
