@@ -1,0 +1,86 @@
+"""The reference bank: every case's reference hashes in one index per algorithm.
+
+One search per algorithm at the widest threshold of any case, then each case's own rule
+(threshold and quality gate) decides. Built from the store; rebuilt when it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from hashing import ALGORITHMS, MatchRule
+from matcher.index import BinaryIndex, FaissIndex, codes_from_hex
+from store.models import Case, Reference
+
+IndexFactory = Callable[[int], BinaryIndex]
+
+
+@dataclass(frozen=True, slots=True)
+class BankMatch:
+    """A candidate image matched one reference of a case (best variant per algorithm)."""
+
+    case_id: str
+    label: str
+    algorithm: str
+    distance: int
+    variant: str
+
+
+class Bank:
+    """Immutable once built; :meth:`match` is safe to call from several threads."""
+
+    def __init__(
+        self,
+        cases: Iterable[Case],
+        references: Iterable[Reference],
+        index_factory: IndexFactory = FaissIndex,
+        version: int = 0,
+    ) -> None:
+        self.version = version
+        self.rules: dict[str, MatchRule] = {c.id: c.rule for c in cases}
+        self._refs: dict[str, list[Reference]] = {name: [] for name in ALGORITHMS}
+        self._indices: dict[str, BinaryIndex] = {}
+        for ref in references:
+            rule = self.rules.get(ref.case_id)
+            # The quality gate applies to the reference side too: a flat reference would
+            # match half the web.
+            if rule is not None and rule.passes_quality(ref.quality):
+                self._refs[ref.algorithm].append(ref)
+        for name, refs in self._refs.items():
+            index = index_factory(ALGORITHMS[name].bits)
+            index.add(codes_from_hex([r.hash for r in refs], ALGORITHMS[name].bits))
+            self._indices[name] = index
+
+    def __len__(self) -> int:
+        return sum(len(refs) for refs in self._refs.values())
+
+    def count(self, algorithm: str) -> int:
+        return len(self._refs[algorithm])
+
+    def _radius(self, algorithm: str) -> int:
+        return max((rule.threshold(algorithm) for rule in self.rules.values()), default=-1)
+
+    def match(self, hashes: dict[str, str], pdq_quality: int | None) -> list[BankMatch]:
+        """Match one image's hashes (``{"pdq": hex, "phash": hex}``, either may be absent).
+
+        Returns one :class:`BankMatch` per (case, reference label, algorithm), the closest
+        variant, sorted by case, label, algorithm. Empty when nothing matches or the image
+        fails a case's quality gate.
+        """
+        best: dict[tuple[str, str, str], BankMatch] = {}
+        for algorithm, hex_value in hashes.items():
+            refs = self._refs.get(algorithm)
+            radius = self._radius(algorithm)
+            if not refs or radius < 0:
+                continue
+            query = codes_from_hex([hex_value], ALGORITHMS[algorithm].bits)
+            for position, distance in self._indices[algorithm].search(query, radius)[0]:
+                ref = refs[position]
+                rule = self.rules[ref.case_id]
+                if not (rule.matches(algorithm, distance) and rule.passes_quality(pdq_quality)):
+                    continue
+                key = (ref.case_id, ref.label, algorithm)
+                if key not in best or distance < best[key].distance:
+                    best[key] = BankMatch(ref.case_id, ref.label, algorithm, distance, ref.variant)
+        return [best[k] for k in sorted(best)]
