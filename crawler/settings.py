@@ -1,0 +1,52 @@
+"""Scrapy settings for crawling one target: politeness, limits and the radar components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.models import Target
+
+USER_AGENT = "ReuploadRadar/0.1 (re-upload monitor; fetches images to hash them, keeps none)"
+
+
+def crawl_settings(
+    target: Target,
+    bus: Any,
+    allowed_networks: tuple[str, ...] = (),
+    max_image_bytes: int = 32 * 1024 * 1024,
+    log_level: str = "WARNING",
+) -> dict[str, Any]:
+    """Settings for a crawler of ``target`` that publishes hash records on ``bus``."""
+    return {
+        "BOT_NAME": "reupload-radar",
+        "USER_AGENT": USER_AGENT,
+        "ROBOTSTXT_OBEY": target.obey_robots,
+        # Politeness: AutoThrottle adapts the delay to each site's latency; the per-domain
+        # cap holds even when it would go faster.
+        "AUTOTHROTTLE_ENABLED": True,
+        "AUTOTHROTTLE_START_DELAY": 0.25,
+        "AUTOTHROTTLE_MAX_DELAY": 30.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": 2.0,
+        "CONCURRENT_REQUESTS": 16,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
+        "DOWNLOAD_TIMEOUT": 30,
+        "RETRY_TIMES": 2,
+        "DOWNLOAD_MAXSIZE": max_image_bytes,
+        "DOWNLOAD_WARNSIZE": 0,
+        "URLLENGTH_LIMIT": 2083,
+        # Depth and page limits are the spider's (they apply to pages, not to images).
+        "DEPTH_LIMIT": 0,
+        "COOKIES_ENABLED": False,
+        # Bodies are never persisted: no HTTP cache, no job directory.
+        "HTTPCACHE_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": log_level,
+        "DOWNLOADER_MIDDLEWARES": {"crawler.guard.AddressGuardMiddleware": 40},
+        "ITEM_PIPELINES": {
+            "pipelines.hashing.HashPipeline": 100,
+            "pipelines.publish.PublishPipeline": 200,
+        },
+        "RADAR_BUS": bus,
+        "RADAR_ALLOWED_NETWORKS": list(allowed_networks),
+        "RADAR_MAX_IMAGE_BYTES": max_image_bytes,
+    }

@@ -1,0 +1,68 @@
+"""Hash each image in memory, then drop its bytes.
+
+Settings: ``RADAR_MAX_IMAGE_BYTES``, ``RADAR_MAX_IMAGE_PIXELS`` (decode limits) and
+``RADAR_HASH_CACHE_SIZE`` (content digests remembered per crawl, so the same bytes seen
+at another URL are not decoded again). Hashing runs in Twisted's thread pool: decoding
+releases the GIL, so it overlaps with downloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from scrapy.exceptions import DropItem
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from crawler.items import ImageItem
+from hashing import DecodeLimits, ImageError, ImageHashes, hash_bytes
+
+log = logging.getLogger(__name__)
+
+
+class HashPipeline:
+    def __init__(self, stats: Any, limits: DecodeLimits, cache_size: int) -> None:
+        self.stats = stats
+        self.limits = limits
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, ImageHashes] = OrderedDict()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> HashPipeline:
+        settings = crawler.settings
+        default = DecodeLimits()
+        limits = DecodeLimits(
+            max_bytes=settings.getint("RADAR_MAX_IMAGE_BYTES", default.max_bytes),
+            max_pixels=settings.getint("RADAR_MAX_IMAGE_PIXELS", default.max_pixels),
+        )
+        return cls(crawler.stats, limits, settings.getint("RADAR_HASH_CACHE_SIZE", 100_000))
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, ImageItem):
+            return item
+        body, item.body = item.body, None  # from here on only this frame holds the bytes
+        if body is None:
+            raise DropItem("image item without a body", log_level="INFO")
+        digest = hashlib.sha256(body).hexdigest()
+        cached = self._cache.get(digest)
+        if cached is not None:
+            self._cache.move_to_end(digest)
+            self.stats.inc_value("radar/hash_cache_hits")
+            item.hashes = cached
+            return item
+        try:
+            hashes = await maybe_deferred_to_future(deferToThread(hash_bytes, body, self.limits))
+        except ImageError as exc:
+            self.stats.inc_value(f"radar/hash_errors/{exc.kind}")
+            raise DropItem(f"{item.image_url}: {exc.kind}: {exc}", log_level="INFO") from None
+        finally:
+            del body
+        self.stats.inc_value("radar/hashed")
+        self._cache[digest] = hashes
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        item.hashes = hashes
+        return item
