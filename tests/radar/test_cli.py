@@ -1,0 +1,190 @@
+"""The ``radar`` command line, run as a user runs it: a subprocess per command."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+KODAK = "kodak24"
+
+
+def radar(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RADAR_DB": str(db)}
+    return subprocess.run(
+        [sys.executable, "-m", "radar", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("radar: error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "radar.db"
+
+
+@pytest.fixture
+def case(db: Path, shared_images: Path) -> str:
+    assert radar(db, "case", "create", "c1", "--title", "Test case").returncode == 0
+    refs = [str(shared_images / KODAK / f"kodim0{i}.png") for i in (1, 2, 3)]
+    result = radar(db, "case", "add-references", "c1", *refs)
+    assert result.returncode == 0, result.stderr
+    assert "added 48 hashes for 3 reference pictures" in result.stdout
+    return "c1"
+
+
+def recompressed(path: Path, out: Path, quality: int = 40) -> Path:
+    buffer = io.BytesIO()
+    Image.open(path).convert("RGB").save(buffer, "JPEG", quality=quality)
+    out.write_bytes(buffer.getvalue())
+    return out
+
+
+def test_hash_prints_one_json_object_per_file(
+    db: Path, shared_images: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    photo = shared_images / KODAK / "kodim01.png"
+    result = radar(db, "hash", str(photo), str(bad), str(tmp_path / "missing.jpg"))
+    assert result.returncode == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["file"] == str(photo)
+    assert len(rows[0]["pdq"]) == 64 and len(rows[0]["phash"]) == 16
+    assert rows[0]["pdq_quality"] == 100 and (rows[0]["width"], rows[0]["height"]) == (500, 500)
+    assert rows[1]["error"].startswith("not_image")
+    assert rows[2]["error"].startswith("unreadable")
+
+
+def test_check_matches_with_the_crawler_rule(
+    db: Path, case: str, shared_images: Path, tmp_path: Path
+) -> None:
+    copy = recompressed(shared_images / KODAK / "kodim02.png", tmp_path / "copy.jpg")
+    mirrored = tmp_path / "mirrored.png"
+    Image.open(shared_images / KODAK / "kodim03.png").transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT
+    ).save(mirrored)
+    unrelated = shared_images / KODAK / "kodim20.png"
+    result = radar(db, "check", case, str(copy), str(mirrored), str(unrelated))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {h["reference"] for h in rows[0]["hits"]} == {"kodim02"}
+    assert {h["algorithm"] for h in rows[0]["hits"]} == {"pdq", "phash"}
+    assert all(h["distance"] <= 31 for h in rows[0]["hits"])
+    assert {(h["reference"], h["variant"]) for h in rows[1]["hits"]} == {("kodim03", "flip-x")}
+    assert rows[2] == {"file": str(unrelated), "pdq_quality": 100, "hits": []}
+
+
+def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
+    shown = radar(db, "case", "show", case).stdout
+    assert "references: 3 (48 hashes)" in shown and "PDQ distance <= 31" in shown
+    assert "c1" in radar(db, "case", "list").stdout
+    exported = radar(db, "case", "export", case, "--format", "csv")
+    assert exported.returncode == 0
+    csv_file = Path(db.parent / "export.csv")
+    csv_file.write_text(exported.stdout)
+    assert radar(db, "case", "create", "c2").returncode == 0
+    imported = radar(db, "case", "import-hashes", "c2", str(csv_file))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 48 new hashes" in imported.stdout
+    a = json.loads(radar(db, "case", "export", case).stdout)["references"]
+    b = json.loads(radar(db, "case", "export", "c2").stdout)["references"]
+    assert a == b
+
+
+def test_import_hash_lists(db: Path, tmp_path: Path) -> None:
+    assert radar(db, "case", "create", "imp").returncode == 0
+    plain = tmp_path / "list.txt"
+    bridge = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+    plain.write_text(f"# hotline list\n{bridge},bridge,100\n")
+    assert "imported 1 new" in radar(db, "case", "import-hashes", "imp", str(plain)).stdout
+    js = tmp_path / "list.json"
+    js.write_text(json.dumps([{"pdq": "ab" * 32, "label": "x", "quality": 90}, "cd" * 32]))
+    assert "imported 2 new" in radar(db, "case", "import-hashes", "imp", str(js)).stdout
+    again = radar(db, "case", "import-hashes", "imp", str(js))
+    assert "imported 0 new hashes (2 already known)" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("ab" * 32 + "\nnot-a-hash\n", "line 2: not a pdq hash"),
+        ("pdq,label\n" + "ab" * 31 + ",x\n", "line 2: not a pdq hash"),
+        ('[{"label": "no hash"}]', "entry 1: no hash"),
+        ("[1, 2]", "entry 1: expected a hex string or an object"),
+        ('{"references": ', "not valid JSON"),
+        ("ab" * 32 + ",x,abc\n", "quality 'abc' is not a whole number"),
+        ("", "hash list is empty"),
+    ],
+)
+def test_malformed_hash_list_changes_nothing(
+    db: Path, tmp_path: Path, content: str, message: str
+) -> None:
+    assert radar(db, "case", "create", "imp").returncode == 0
+    good = tmp_path / "good.txt"
+    good.write_text("ab" * 32 + "\n")
+    radar(db, "case", "import-hashes", "imp", str(good))
+    before = radar(db, "case", "export", "imp").stdout
+    bad = tmp_path / "bad.txt"
+    bad.write_text(content)
+    assert message in one_line_error(radar(db, "case", "import-hashes", "imp", str(bad)))
+    assert radar(db, "case", "export", "imp").stdout == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("case", "show", "nope"),
+        ("case", "export", "nope"),
+        ("case", "add-references", "nope", "{kodak}"),
+        ("case", "import-hashes", "nope", "{kodak}"),
+        ("case", "add-target", "nope", "https://example.org/"),
+        ("check", "nope", "{kodak}"),
+        ("crawl", "nope"),
+        ("hits", "--case", "nope"),
+    ],
+)
+def test_unknown_case_is_one_line_error(
+    db: Path, shared_images: Path, args: tuple[str, ...]
+) -> None:
+    photo = str(shared_images / KODAK / "kodim01.png")
+    line = one_line_error(radar(db, *(a.replace("{kodak}", photo) for a in args)))
+    assert "no case 'nope'" in line
+
+
+def test_bad_input_is_one_line_error_and_changes_nothing(
+    db: Path, case: str, tmp_path: Path
+) -> None:
+    before = radar(db, "case", "export", case).stdout
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    assert "junk.jpg" in one_line_error(radar(db, "case", "add-references", case, str(junk)))
+    assert "no such file" in one_line_error(
+        radar(db, "case", "add-references", case, str(tmp_path / "missing"))
+    )
+    for url in ("ftp://example.org/", "not a url", "http://"):
+        assert "bad target URL" in one_line_error(radar(db, "case", "add-target", case, url))
+    assert "exists already" in one_line_error(radar(db, "case", "create", case))
+    assert "bad case id" in one_line_error(radar(db, "case", "create", "Bad Id!"))
+    assert "no targets" in one_line_error(radar(db, "crawl", case))
+    assert radar(db, "case", "export", case).stdout == before
+    assert (
+        radar(db, "case", "add-target", case, "https://x.example/", "--every", "soon").returncode
+        == 2
+    )  # argparse usage error
