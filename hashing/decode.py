@@ -11,11 +11,20 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-# Pillow's own bomb check stays on as a second line of defence; ours is stricter and
-# reports a clear error instead of a warning.
-_PILLOW_BOMB_LIMIT = 200_000_000
+# EXIF orientation -> the transpose that shows the picture upright. Applied by hand rather
+# than with ImageOps.exif_transpose, which re-serialises the whole EXIF block and fails on
+# malformed entries that have nothing to do with orientation.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +120,10 @@ def decode(data: bytes, limits: DecodeLimits | None = None) -> tuple[Image.Image
     """
     limits = limits or DecodeLimits()
     image = open_image(data, limits)
-    full_w, full_h = _upright_size(image)
+    orientation = _orientation(image)
+    full_w, full_h = image.size
+    if orientation in (5, 6, 7, 8):
+        full_w, full_h = full_h, full_w
     try:
         # JPEG: let libjpeg scale by 1/2, 1/4 or 1/8 while decoding (DCT scaling); the
         # result is never smaller than the working size.
@@ -119,8 +131,9 @@ def decode(data: bytes, limits: DecodeLimits | None = None) -> tuple[Image.Image
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image.load()
-        image = ImageOps.exif_transpose(image)
         picture = to_rgb(image)
+        if orientation in _UPRIGHT:
+            picture = picture.transpose(_UPRIGHT[orientation])
         picture.thumbnail((limits.working_size, limits.working_size), Image.Resampling.BOX)
     except ImageError:
         raise
@@ -134,13 +147,11 @@ def decode(data: bytes, limits: DecodeLimits | None = None) -> tuple[Image.Image
     return picture, full_w, full_h
 
 
-def _upright_size(image: Image.Image) -> tuple[int, int]:
-    """The size of ``image`` as shown upright, i.e. after its EXIF orientation."""
-    width, height = image.size
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1-8); 1 when absent or unreadable: a broken EXIF block must
+    not stop hashing, the pixels decide."""
     try:
-        orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # a broken EXIF block must not stop hashing; the pixels decide
-        orientation = 1
-    if orientation in (5, 6, 7, 8):
-        return height, width
-    return width, height
+        value = image.getexif().get(0x0112, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and value in range(1, 9) else 1

@@ -94,5 +94,9 @@ def codes_from_hex(hexes: list[str], bits: int) -> np.ndarray:
     """Hex strings to a ``(n, bits // 8)`` uint8 array; raise ValueError if malformed."""
     if not hexes:
         return np.zeros((0, bits // 8), dtype=np.uint8)
+    width = bits // 4
+    for h in hexes:
+        if len(h) != width:
+            raise ValueError(f"expected {width} hex digits per code, got {len(h)}: {h[:80]!r}")
     raw = b"".join(bytes.fromhex(h) for h in hexes)
     return _check(np.frombuffer(raw, dtype=np.uint8).reshape(len(hexes), -1), bits)

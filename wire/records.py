@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 from hashing import PdqHash, PHash
 
 SCHEMA_VERSION = 1
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 HASHES_TOPIC = "images.hashed.v1"
 HITS_TOPIC = "hits.matched.v1"
 
@@ -102,8 +104,12 @@ class HashRecord:
             PHash.from_hex(record.phash)
         except ValueError as exc:
             raise RecordError(str(exc)) from None
-        if len(record.content_sha256) != 64:
+        if not _SHA256.match(record.content_sha256):
             raise RecordError("field 'content_sha256' is not a SHA-256 hex digest")
+        if record.width < 0 or record.height < 0:
+            raise RecordError("fields 'width' and 'height' must not be negative")
+        if not 0 <= record.pdq_quality <= 100:
+            raise RecordError("field 'pdq_quality' must be 0..100")
         return record
 
     @classmethod
