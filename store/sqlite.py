@@ -50,6 +50,29 @@ CREATE TABLE IF NOT EXISTS crawl_reports (
 """
 
 
+# A sighting is counted once: replaying a record (same fetch time) changes nothing, an
+# older record arriving late does not roll the evidence back, a newer one replaces it.
+_NEWER = "excluded.last_seen > hits.last_seen"
+_UPSERT = (
+    "ON CONFLICT(id) DO UPDATE SET "
+    f"seen_count = hits.seen_count + ({_NEWER}), "
+    "first_seen = min(hits.first_seen, excluded.first_seen), "
+    + ", ".join(
+        f"{col} = CASE WHEN {_NEWER} THEN excluded.{col} ELSE hits.{col} END"
+        for col in (
+            "fetched_at",
+            "http_status",
+            "distance",
+            "algorithm",
+            "matches",
+            "content_sha256",
+            "page_url",
+        )
+    )
+    + ", last_seen = max(hits.last_seen, excluded.last_seen)"
+)
+
+
 class SqliteStore:
     """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQLite."""
 
@@ -247,11 +270,7 @@ class SqliteStore:
                     "INSERT INTO hits (id,case_id,reference_label,algorithm,distance,matches,"
                     "image_url,page_url,site,fetched_at,http_status,content_sha256,status,"
                     "first_seen,last_seen,seen_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1) "
-                    "ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen, "
-                    "seen_count=hits.seen_count+1, fetched_at=excluded.fetched_at, "
-                    "http_status=excluded.http_status, distance=excluded.distance, "
-                    "algorithm=excluded.algorithm, matches=excluded.matches, "
-                    "content_sha256=excluded.content_sha256",
+                    + _UPSERT,
                     (
                         hit.id,
                         hit.case_id,

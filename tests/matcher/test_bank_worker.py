@@ -191,11 +191,19 @@ def test_worker_writes_one_hit_and_updates_it(
     assert (stored.id, stored.seen_count, stored.status) == (written[0].id, 1, "pending")
     assert {m.algorithm for m in stored.matches} == {"pdq", "phash"}
 
-    again = worker.handle("example.org", value)
+    replay = worker.handle("example.org", value)
+    assert [h.id for h in replay] == [stored.id]
+    [replayed] = bank_store.hits()
+    assert replayed.seen_count == 1, "a replayed record is the same sighting"
+
+    later = json.loads(value)
+    later["fetched_at"] = "2099-01-01T00:00:00Z"
+    again = worker.handle("example.org", json.dumps(later).encode())
     assert [h.id for h in again] == [stored.id]
     [updated] = bank_store.hits()
     assert updated.id == stored.id and updated.seen_count == 2
-    assert worker.stats["records"] == 2 and worker.stats["hits"] == 2
+    assert updated.last_seen == "2099-01-01T00:00:00Z"
+    assert worker.stats["records"] == 3 and worker.stats["hits"] == 3
     assert worker.stats["bank_loads"] == 1 and worker.stats["dead_letters"] == 0
 
 

@@ -188,6 +188,18 @@ def test_upsert_inserts_then_updates_and_keeps_status(db: SqliteStore) -> None:
     assert updated.fetched_at == "2026-02-01T00:00:00Z"
 
 
+def test_upsert_is_idempotent_and_ignores_older_sightings(db: SqliteStore) -> None:
+    db.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z", distance=4)])
+    db.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z", distance=4)])  # a replay
+    db.upsert_hits([hit(fetched_at="2026-01-01T00:00:00Z", distance=9)])  # late, older
+    [stored] = db.hits()
+    assert stored.seen_count == 1 and stored.distance == 4
+    assert (stored.first_seen, stored.last_seen) == (
+        "2026-01-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+    )
+
+
 def test_set_hit_status_optimistic_concurrency(db: SqliteStore) -> None:
     db.upsert_hits([hit()])
     hit_id = hit().id
