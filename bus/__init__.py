@@ -1,8 +1,9 @@
-"""The message bus between stages: an interface, and the embedded in-process version.
+"""The message bus between stages: an interface, the embedded in-process version, and
+(:mod:`bus.kafka`) the Apache Kafka version.
 
-Consumes records from producers (``publish``) and hands them to subscribers. The Kafka
-version implements the same :class:`Bus` protocol. Values are the records' JSON bytes
-even in process, so the embedded mode exercises the same wire format as Kafka.
+Consumes records from producers (``send``/``publish``) and hands them to subscribers.
+Values are the records' JSON bytes even in process, so the embedded mode exercises the
+same wire format as Kafka.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -18,19 +20,26 @@ Handler = Callable[[str, bytes], object]  # return values are ignored
 
 
 class Bus(Protocol):
+    def send(self, topic: str, key: str, value: bytes) -> Future[None]:
+        """Hand one record over; the future completes once the bus has accepted it (for
+        Kafka: the broker acknowledged it) or fails. May block while the bus's bounded
+        buffer is full: that is the back-pressure on producers."""
+        ...
+
     def publish(self, topic: str, key: str, value: bytes) -> None:
-        """Hand one record over; returns once the bus has accepted it (for Kafka: once the
-        broker acknowledged it). Raises on failure: the caller must not count it done."""
+        """``send`` and wait for the acknowledgement; raise on failure."""
         ...
 
     def flush(self) -> None:
-        """Block until everything published so far is delivered."""
+        """Block until everything sent so far is acknowledged."""
         ...
+
+    def close(self) -> None: ...
 
 
 class InProcessBus:
-    """Synchronous delivery to in-process subscribers: ``publish`` returns after every
-    handler of the topic has returned, so a handler's exception reaches the publisher."""
+    """Synchronous delivery to in-process subscribers: ``send`` returns a completed
+    future after every handler of the topic has returned; a handler's exception fails it."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
@@ -39,10 +48,23 @@ class InProcessBus:
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
 
+    def send(self, topic: str, key: str, value: bytes) -> Future[None]:
+        future: Future[None] = Future()
+        try:
+            for handler in self._handlers.get(topic, ()):
+                handler(key, value)
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            self.published[topic] += 1
+            future.set_result(None)
+        return future
+
     def publish(self, topic: str, key: str, value: bytes) -> None:
-        self.published[topic] += 1
-        for handler in self._handlers.get(topic, ()):
-            handler(key, value)
+        self.send(topic, key, value).result()
 
     def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
         return None

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.models import Target
-
 USER_AGENT = "ReuploadRadar/0.1 (re-upload monitor; fetches images to hash them, keeps none)"
 
 
 def crawl_settings(
-    target: Target,
     bus: Any,
     allowed_networks: tuple[str, ...] = (),
+    obey_robots: bool = True,
     max_image_bytes: int = 32 * 1024 * 1024,
     log_level: str = "WARNING",
 ) -> dict[str, Any]:
-    """Settings for a crawler of ``target`` that publishes hash records on ``bus``."""
+    """Settings for a crawler that publishes hash records on ``bus``. ``obey_robots``
+    False switches robots.txt off for the whole crawler; a single page can also opt out
+    (``dont_obey_robotstxt``, set from its target)."""
     return {
         "BOT_NAME": "reupload-radar",
         "USER_AGENT": USER_AGENT,
-        "ROBOTSTXT_OBEY": target.obey_robots,
+        "ROBOTSTXT_OBEY": obey_robots,
         # Politeness: AutoThrottle adapts the delay to each site's latency; the per-domain
         # cap holds even when it would go faster.
         "AUTOTHROTTLE_ENABLED": True,

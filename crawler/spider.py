@@ -1,16 +1,19 @@
-"""The website spider: crawls one target of a case and yields every image it finds.
+"""Spiders: pages in, every image found on them out (as bytes in memory).
 
-Consumes a :class:`store.Target` (seed URL, allowed domains, depth and page limits) and
-produces :class:`crawler.items.ImageItem` objects carrying the image bytes in memory,
-for the hashing pipeline. Pages are followed only inside the allowed domains; images are
-fetched wherever they are hosted (re-uploads often sit on a CDN domain). Depth and page
-limits apply to pages only, never to the images of a page that was crawled.
+:class:`ImageSpider` holds what every spider does with a page: extract image URLs and
+fetch them (wherever they are hosted: re-uploads often sit on a CDN domain), and pick the
+links to follow (inside the target's allowed domains, within its depth and page limits).
+:class:`TargetSpider` crawls one target in one process (embedded mode); the frontier
+spider (:mod:`crawler.frontier`) shares pages with other processes over Kafka. Both
+produce :class:`crawler.items.ImageItem` objects for the hashing pipeline.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,15 +24,9 @@ from scrapy.http import Response, TextResponse
 from crawler.extract import extract_images, extract_links
 from crawler.items import ImageItem
 from store.models import Target
-from wire import utc_now
+from wire import PageRequest, site_of, utc_now
 
 log = logging.getLogger(__name__)
-
-
-def site_of(url: str) -> str:
-    """The host a URL belongs to, lower-case, without a leading ``www.``."""
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
 
 
 def in_domains(url: str, domains: tuple[str, ...]) -> bool:
@@ -37,81 +34,101 @@ def in_domains(url: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
-class TargetSpider(scrapy.Spider):
-    name = "target"
+def seed_request(target: Target) -> PageRequest:
+    """The first page of a target, with the bounds every later page inherits."""
+    return PageRequest(
+        url=target.url,
+        case_id=target.case_id,
+        target_id=target.id,
+        depth=0,
+        max_depth=target.max_depth,
+        max_pages=target.max_pages,
+        allowed_domains=target.allowed_domains,
+        obey_robots=target.obey_robots,
+    )
 
-    def __init__(
-        self, target: Target, max_image_bytes: int = 32 * 1024 * 1024, **kwargs: Any
-    ) -> None:
+
+class ImageSpider(scrapy.Spider):
+    """The page logic shared by every spider. Page limits are counted per target, by the
+    process that crawls the target's pages."""
+
+    def __init__(self, max_image_bytes: int = 32 * 1024 * 1024, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.target = target
-        self.domains = tuple(d.lower() for d in target.allowed_domains)
-        # OffsiteMiddleware: page requests outside these domains are dropped; image
-        # requests carry allow_offsite.
-        self.allowed_domains = list(self.domains)
         self.max_image_bytes = max_image_bytes
-        self.pages_scheduled = 0
+        self.pages_scheduled: Counter[tuple[int, str]] = Counter()  # (target, crawl round)
 
-    async def start(self) -> Any:
-        self.pages_scheduled = 1
-        yield self._page_request(self.target.url, depth=0)
-
-    def _page_request(self, url: str, depth: int) -> scrapy.Request:
+    def page_request(self, page: PageRequest, **meta: Any) -> scrapy.Request:
         return scrapy.Request(
-            url,
+            page.url,
             callback=self.parse,
             errback=self.failed,
-            meta={"radar_depth": depth, "radar_kind": "page"},
+            meta={
+                "radar_page": page,
+                "radar_kind": "page",
+                "allow_offsite": True,
+                "dont_obey_robotstxt": not page.obey_robots,
+                **meta,
+            },
         )
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    def page_parts(self, response: Response) -> tuple[list[scrapy.Request], list[PageRequest]]:
+        """The image requests and the next pages of a fetched page (either may be empty)."""
         self.crawler.stats.inc_value("radar/pages")
-        if (
-            not isinstance(response, TextResponse)
-            or b"html" not in (response.headers.get("Content-Type") or b"text/html").lower()
-        ):
+        page: PageRequest = response.meta["radar_page"]
+        content_type = (response.headers.get("Content-Type") or b"text/html").lower()
+        if not isinstance(response, TextResponse) or b"html" not in content_type:
             self.crawler.stats.inc_value("radar/pages_not_html")
-            return
-        depth = int(response.meta.get("radar_depth", 0))
+            return [], []
         text = response.text
+        images = []
+        max_url = self.crawler.settings.getint("URLLENGTH_LIMIT", 2083)
         for ref in extract_images(text, response.url):
             self.crawler.stats.inc_value("radar/images_found")
-            yield scrapy.Request(
-                ref.url,
-                callback=self.parse_image,
-                errback=self.failed,
-                priority=10,
-                meta={
-                    "radar_kind": "image",
-                    "radar_page": response.url,
-                    "radar_how": ref.how,
-                    "allow_offsite": True,
-                    "download_maxsize": self.max_image_bytes,
-                },
+            if len(ref.url) > max_url:
+                self.crawler.stats.inc_value("radar/refused/url_length")
+                continue
+            images.append(
+                scrapy.Request(
+                    ref.url,
+                    callback=self.parse_image,
+                    errback=self.failed,
+                    priority=10,
+                    meta={
+                        "radar_kind": "image",
+                        "radar_page": page,
+                        "radar_page_url": response.url,
+                        "radar_how": ref.how,
+                        "allow_offsite": True,
+                        "dont_obey_robotstxt": not page.obey_robots,
+                        "download_maxsize": self.max_image_bytes,
+                    },
+                )
             )
-        if depth >= self.target.max_depth:
-            return
-        for url in extract_links(text, response.url):
-            if not in_domains(url, self.domains):
-                continue
-            if self.pages_scheduled >= self.target.max_pages:
-                self.crawler.stats.inc_value("radar/refused/page_limit")
-                continue
-            # Counted when scheduled, so duplicates dropped by the dupefilter also count
-            # against the limit: the limit bounds work, it is not an exact page count.
-            self.pages_scheduled += 1
-            yield self._page_request(url, depth + 1)
+        links = []
+        if page.depth < page.max_depth:
+            for url in extract_links(text, response.url):
+                if not in_domains(url, page.allowed_domains):
+                    continue
+                if self.pages_scheduled[page.target_id, page.crawl_id] >= page.max_pages:
+                    self.crawler.stats.inc_value("radar/refused/page_limit")
+                    continue
+                # Counted when scheduled, so duplicates dropped by the dupefilter count too:
+                # the limit bounds work, it is not an exact page count.
+                self.pages_scheduled[page.target_id, page.crawl_id] += 1
+                links.append(replace(page, url=url, depth=page.depth + 1))
+        return images, links
 
     def parse_image(self, response: Response, **kwargs: Any) -> Iterator[ImageItem]:
         self.crawler.stats.inc_value("radar/images")
+        page: PageRequest = response.meta["radar_page"]
         yield ImageItem(
             # The URL as found on the page: what a notice names. Redirect hops are
             # followed by Scrapy (and each one passes the address guard).
             image_url=(response.meta.get("redirect_urls") or [response.url])[0],
-            page_url=response.meta["radar_page"],
+            page_url=response.meta["radar_page_url"],
             site=site_of(response.url),
-            case_id=self.target.case_id,
-            target_id=self.target.id,
+            case_id=page.case_id,
+            target_id=page.target_id,
             http_status=response.status,
             fetched_at=utc_now(),
             how=response.meta.get("radar_how", ""),
@@ -125,3 +142,26 @@ class TargetSpider(scrapy.Spider):
         error = failure.type.__name__ if failure.type else "Error"
         self.crawler.stats.inc_value(f"radar/errors/{kind}/{error}")
         log.info("%s failed: %s (%s)", kind, failure.request.url, failure.getErrorMessage())
+
+
+class TargetSpider(ImageSpider):
+    """Crawls one target in this process: the seed, then the links it finds."""
+
+    name = "target"
+
+    def __init__(self, target: Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        # OffsiteMiddleware: page requests outside these domains are dropped. Image
+        # requests carry allow_offsite; so do page requests, which are filtered here.
+        self.allowed_domains = list(target.allowed_domains)
+
+    async def start(self) -> Any:
+        self.pages_scheduled[self.target.id, ""] = 1
+        yield self.page_request(seed_request(self.target))
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        images, links = self.page_parts(response)
+        yield from images
+        for link in links:
+            yield self.page_request(link)

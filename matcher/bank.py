@@ -8,12 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from hashing import ALGORITHMS, MatchRule
 from matcher.index import BinaryIndex, FaissIndex, codes_from_hex
 from store.models import Case, Reference
 
 IndexFactory = Callable[[int], BinaryIndex]
+
+
+class BankSource(Protocol):
+    """Where banks come from: the case store, or the bank topic (:mod:`matcher.feed`)."""
+
+    def bank_version(self) -> int:
+        """A number that changes whenever a case rule or a reference changes."""
+        ...
+
+    def list_cases(self) -> list[Case]: ...
+
+    def references(self, case_id: str | None = None) -> list[Reference]: ...
 
 
 @dataclass(frozen=True, slots=True)

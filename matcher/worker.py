@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from matcher.bank import Bank, BankMatch, IndexFactory
+from matcher.bank import Bank, BankMatch, BankSource, IndexFactory
 from matcher.index import FaissIndex
-from store.base import CaseStore, HitStore
+from store.base import HitStore
 from wire import HashRecord, Hit, MatchEvidence, RecordError
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,26 @@ def hits_for(record: HashRecord, matches: list[BankMatch]) -> list[Hit]:
     return hits
 
 
-class MatchWorker:
-    """Matches records against the store's banks and writes hits to the hit store.
+@dataclass
+class Batch:
+    """What a batch of raw records gave: hits to write and dead letters to route."""
 
-    ``bank_check_seconds`` bounds how often it asks the store whether the bank changed;
-    0 asks before every record (what tests and the embedded crawl use).
+    hits: list[Hit] = field(default_factory=list)
+    dead: list[tuple[str, bytes, str]] = field(default_factory=list)  # key, value, reason
+    per_target: Counter[int] = field(default_factory=Counter)
+
+
+class MatchWorker:
+    """Matches records against the banks of ``cases`` (the case store, or in distributed
+    mode the bank topic) and writes hits to the hit store.
+
+    ``bank_check_seconds`` bounds how often it asks whether the bank changed; 0 asks
+    before every record (what tests and the embedded crawl use).
     """
 
     def __init__(
         self,
-        cases: CaseStore,
+        cases: BankSource,
         hits: HitStore,
         index_factory: IndexFactory = FaissIndex,
         dead_letter: DeadLetter | None = None,
@@ -93,20 +104,37 @@ class MatchWorker:
         matches = self.bank.match({"pdq": record.pdq, "phash": record.phash}, record.pdq_quality)
         return hits_for(record, matches)
 
+    def process(self, messages: Sequence[tuple[str, bytes]]) -> Batch:
+        """Parse and match raw records without writing anything (the pure part)."""
+        batch = Batch()
+        for key, value in messages:
+            self.stats["records"] += 1
+            try:
+                record = HashRecord.from_json(value)
+            except RecordError as exc:
+                self.stats["dead_letters"] += 1
+                log.warning("dead letter (key %r): %s", key, exc)
+                batch.dead.append((key, value, str(exc)))
+                continue
+            hits = self.match(record)
+            batch.hits += hits
+            batch.per_target[record.target_id] += len(hits)
+        return batch
+
+    def count_written(self, batch: Batch) -> None:
+        """Count a batch's hits once the hit store has accepted them."""
+        self.stats["hits"] += len(batch.hits)
+        for target_id, n in batch.per_target.items():
+            self.stats[f"hits/target/{target_id}"] += n
+
     def handle(self, key: str, value: bytes) -> list[Hit]:
-        """Process one raw record; return the hits written (empty for a bad record)."""
-        self.stats["records"] += 1
-        try:
-            record = HashRecord.from_json(value)
-        except RecordError as exc:
-            self.stats["dead_letters"] += 1
-            log.warning("dead letter (key %r): %s", key, exc)
+        """Process one raw record and write its hits; return them (empty for a bad
+        record, which goes to ``dead_letter`` with the reason)."""
+        batch = self.process([(key, value)])
+        for _key, raw, reason in batch.dead:
             if self.dead_letter is not None:
-                self.dead_letter(value, str(exc))
-            return []
-        hits = self.match(record)
-        if hits:
-            self.hit_store.upsert_hits(hits)
-            self.stats["hits"] += len(hits)
-            self.stats[f"hits/target/{record.target_id}"] += len(hits)
-        return hits
+                self.dead_letter(raw, reason)
+        if batch.hits:
+            self.hit_store.upsert_hits(batch.hits)
+            self.count_written(batch)
+        return batch.hits

@@ -2,11 +2,13 @@
 
 Setting ``RADAR_BUS``: the :class:`bus.Bus` to publish on (an object; the embedded crawl
 passes its in-process bus, the distributed crawl a Kafka producer). Without one the
-pipeline switches itself off. The item counts as done only once ``publish`` returned.
+pipeline switches itself off. The item counts as done only once the bus acknowledged it;
+a refused record fails the item (Scrapy counts it as an item error).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
@@ -50,14 +52,17 @@ class PublishPipeline:
             raise NotConfigured("RADAR_BUS is not set")
         return cls(bus, crawler.stats)
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, ImageItem):
             return item
         try:
             record = record_of(item)
         except ValueError as exc:
             raise DropItem(str(exc)) from None
-        self.bus.publish(HASHES_TOPIC, record.key, record.to_json())
+        delivery = self.bus.send(HASHES_TOPIC, record.key, record.to_json())
+        if not delivery.done():  # Kafka: wait for the broker's acknowledgement
+            await asyncio.wrap_future(delivery)
+        delivery.result()  # raises if the bus refused it: the item is not done
         self.stats.inc_value("radar/published")
         return item
 

@@ -101,7 +101,8 @@ def run_crawls(
     for target in targets:
         crawler = process.create_crawler(TargetSpider)
         crawler.settings.setdict(
-            crawl_settings(target, bus, allowed_networks, log_level=log_level), priority="spider"
+            crawl_settings(bus, allowed_networks, target.obey_robots, log_level=log_level),
+            priority="spider",
         )
         crawlers.append(crawler)
         started_at[target.id] = utc_now()

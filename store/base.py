@@ -45,6 +45,10 @@ class HitStore(Protocol):
     def hits(
         self, case_id: str | None = None, status: str | None = None, limit: int = 1000
     ) -> list[Hit]: ...
+    def hit_version(self, hit_id: str) -> int:
+        """The hit's current version; raise StoreError if there is no such hit."""
+        ...
+
     def set_hit_status(self, hit_id: str, status: str, expected_version: int) -> int:
         """Change a hit's review status if its version is still ``expected_version``;
         return the new version; raise StoreError on a stale version."""

@@ -37,6 +37,18 @@ class Case:
         data["rule"] = asdict(self.rule)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Case:
+        """Inverse of :meth:`to_dict`; raise ValueError/TypeError/KeyError if malformed."""
+        return cls(
+            id=check_case_id(data["id"]),
+            title=str(data.get("title", "")),
+            rule=MatchRule(**data.get("rule", {})),
+            dihedral=bool(data.get("dihedral", True)),
+            priority=int(data.get("priority", 0)),
+            created_at=str(data.get("created_at", "")),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Reference:
@@ -55,6 +67,26 @@ class Reference:
 
     def __post_init__(self) -> None:
         parse_hash(self.algorithm, self.hash)  # validates
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reference as it travels on the bank topic (no store-local id)."""
+        data = asdict(self)
+        del data["id"]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reference:
+        """Inverse of :meth:`to_dict`; raise ValueError/TypeError/KeyError if malformed."""
+        quality = data.get("quality")
+        return cls(
+            case_id=check_case_id(data["case_id"]),
+            label=str(data["label"]),
+            algorithm=str(data["algorithm"]),
+            hash=str(data["hash"]),
+            quality=None if quality is None else int(quality),
+            variant=str(data.get("variant", "original")),
+            source=str(data.get("source", "file")),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ hold hashes and provenance only, never image bytes. ``from_dict`` validates and 
 
 from __future__ import annotations
 
+from wire.bank import decode_bank_entry, encode_bank_entry
+from wire.frontier import PageRequest, site_of
 from wire.records import (
-    HASHES_TOPIC,
-    HITS_TOPIC,
     SCHEMA_VERSION,
     HashRecord,
     Hit,
@@ -18,15 +18,33 @@ from wire.records import (
     hit_id,
     utc_now,
 )
+from wire.topics import (
+    ALL_TOPICS,
+    BANK_TOPIC,
+    COMPACTED_TOPICS,
+    FRONTIER_TOPIC,
+    HASHES_TOPIC,
+    HITS_TOPIC,
+    REJECTED_TOPIC,
+)
 
 __all__ = [
+    "ALL_TOPICS",
+    "BANK_TOPIC",
+    "COMPACTED_TOPICS",
+    "FRONTIER_TOPIC",
     "HASHES_TOPIC",
     "HITS_TOPIC",
+    "REJECTED_TOPIC",
     "SCHEMA_VERSION",
     "HashRecord",
     "Hit",
     "MatchEvidence",
+    "PageRequest",
     "RecordError",
+    "decode_bank_entry",
+    "encode_bank_entry",
     "hit_id",
+    "site_of",
     "utc_now",
 ]

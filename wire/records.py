@@ -1,4 +1,5 @@
-"""The hashed-image record (crawler -> matcher) and the hit (matcher -> store)."""
+"""The hashed-image record (crawler -> matcher) and the hit (matcher -> store), and the
+field checks every record shares."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from hashing import PdqHash, PHash
 
 SCHEMA_VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-HASHES_TOPIC = "images.hashed.v1"
-HITS_TOPIC = "hits.matched.v1"
 
 
 class RecordError(ValueError):
@@ -27,7 +26,7 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     if key not in data:
         raise RecordError(f"missing field {key!r}")
     value = data[key]
@@ -36,15 +35,15 @@ def _require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> A
     return value
 
 
-def _check_url(value: str, key: str) -> str:
+def check_url(value: str, key: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RecordError(f"field {key!r} is not an http(s) URL: {value[:200]!r}")
     return value
 
 
-def _check_version(data: dict[str, Any]) -> None:
-    version = _require(data, "schema_version", int)
+def check_version(data: dict[str, Any]) -> None:
+    version = require(data, "schema_version", int)
     if version != SCHEMA_VERSION:
         raise RecordError(f"unsupported schema_version {version} (this build reads 1)")
 
@@ -83,21 +82,21 @@ class HashRecord:
     def from_dict(cls, data: Any) -> HashRecord:
         if not isinstance(data, dict):
             raise RecordError("record is not a JSON object")
-        _check_version(data)
+        check_version(data)
         record = cls(
-            image_url=_check_url(_require(data, "image_url", str), "image_url"),
-            page_url=_check_url(_require(data, "page_url", str), "page_url"),
-            site=_require(data, "site", str),
-            case_id=_require(data, "case_id", str),
-            target_id=_require(data, "target_id", int),
-            fetched_at=_require(data, "fetched_at", str),
-            http_status=_require(data, "http_status", int),
-            content_sha256=_require(data, "content_sha256", str),
-            width=_require(data, "width", int),
-            height=_require(data, "height", int),
-            pdq=_require(data, "pdq", str),
-            pdq_quality=_require(data, "pdq_quality", int),
-            phash=_require(data, "phash", str),
+            image_url=check_url(require(data, "image_url", str), "image_url"),
+            page_url=check_url(require(data, "page_url", str), "page_url"),
+            site=require(data, "site", str),
+            case_id=require(data, "case_id", str),
+            target_id=require(data, "target_id", int),
+            fetched_at=require(data, "fetched_at", str),
+            http_status=require(data, "http_status", int),
+            content_sha256=require(data, "content_sha256", str),
+            width=require(data, "width", int),
+            height=require(data, "height", int),
+            pdq=require(data, "pdq", str),
+            pdq_quality=require(data, "pdq_quality", int),
+            phash=require(data, "phash", str),
         )
         try:
             PdqHash.from_hex(record.pdq)
@@ -165,3 +164,10 @@ class Hit:
         data = asdict(self)
         data["id"] = self.id
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Hit:
+        """The inverse of :meth:`to_dict` (``id`` is derived, so it is ignored)."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["matches"] = [MatchEvidence(**m) for m in data.get("matches", [])]
+        return cls(**fields)

@@ -1,0 +1,70 @@
+"""Page requests: the crawl frontier shared by crawler processes (``pages.requested.v1``).
+
+Keyed by site, so every page of one site lands in one partition and so in one crawler
+process at a time: per-domain politeness holds across processes. A request carries its
+target's bounds, so whichever process owns the partition can apply them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from wire.records import SCHEMA_VERSION, RecordError, check_url, check_version, require
+
+
+def site_of(url: str) -> str:
+    """The site a URL belongs to: its host, lower-case, without a leading ``www.``."""
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    url: str
+    case_id: str
+    target_id: int
+    depth: int
+    max_depth: int
+    max_pages: int
+    allowed_domains: tuple[str, ...]
+    obey_robots: bool = True
+    crawl_id: str = ""  # one crawl round of the target: dedup and page limits are per round
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def key(self) -> str:
+        return site_of(self.url)
+
+    def to_json(self) -> bytes:
+        data = asdict(self)
+        data["allowed_domains"] = list(self.allowed_domains)
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> PageRequest:
+        try:
+            data: Any = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordError(f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise RecordError("page request is not a JSON object")
+        check_version(data)
+        domains = require(data, "allowed_domains", list)
+        if not all(isinstance(d, str) for d in domains):
+            raise RecordError("field 'allowed_domains' must be a list of strings")
+        obey = data.get("obey_robots", True)
+        if not isinstance(obey, bool):
+            raise RecordError("field 'obey_robots' must be true or false")
+        return cls(
+            url=check_url(require(data, "url", str), "url"),
+            case_id=require(data, "case_id", str),
+            target_id=require(data, "target_id", int),
+            depth=require(data, "depth", int),
+            max_depth=require(data, "max_depth", int),
+            max_pages=require(data, "max_pages", int),
+            allowed_domains=tuple(domains),
+            obey_robots=obey,
+            crawl_id=str(data.get("crawl_id", "")),
+        )
