@@ -45,6 +45,11 @@ class InProcessBus:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self.published: dict[str, int] = defaultdict(int)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> object:
+        # Scrapy deep-copies its settings, where the bus travels: a bus is a shared
+        # connection, so every copy is the bus itself.
+        return self
+
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
 

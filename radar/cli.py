@@ -303,10 +303,16 @@ def cmd_crawl(args: argparse.Namespace) -> None:
 def cmd_hits(args: argparse.Namespace) -> None:
     from radar.report import print_hits
 
-    store = _store(args)
-    if args.case:
-        store.get_case(args.case)
-    hits = store.hits(args.case, args.status, limit=args.limit)
+    hit_store: Any
+    if args.elasticsearch:
+        from store.elastic import ElasticHitStore, ElasticSettings
+
+        hit_store = ElasticHitStore(ElasticSettings.from_env())
+    else:
+        hit_store = _store(args)
+        if args.case:
+            hit_store.get_case(args.case)
+    hits = hit_store.hits(args.case, args.status, limit=args.limit)
     if args.json:
         for hit in hits:
             _print_json(hit.to_dict())
@@ -328,7 +334,10 @@ def cmd_demo_site(args: argparse.Namespace) -> None:
 
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="radar", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="radar",
+        description="Reupload Radar: finds re-uploads of known images by perceptual hash.",
+    )
     p.add_argument(
         "--db",
         default=os.environ.get("RADAR_DB", str(DEFAULT_DB)),
@@ -417,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--status", choices=("pending", "confirmed", "rejected"))
     c.add_argument("--limit", type=int, default=1000)
     c.add_argument("--json", action="store_true", help="one JSON object per hit")
+    c.add_argument(
+        "--elasticsearch",
+        action="store_true",
+        help="read the hits of the distributed mode (RADAR_ES_URL)",
+    )
     c.set_defaults(func=cmd_hits)
     c = sub.add_parser("demo", help="crawl a local demo site end to end (make demo)")
     c.add_argument("--report", default="demo-report.json")
@@ -427,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--port", type=int, default=8765)
     c.add_argument("--images", help="folder of benign photos (default: ../shared/images)")
     c.set_defaults(func=cmd_demo_site)
+    from radar.distributed import add_commands
+
+    add_commands(sub)
     return p
 
 

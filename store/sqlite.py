@@ -16,6 +16,7 @@ from typing import Any
 from hashing import MatchRule
 from store.base import StoreError
 from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
+from store.sighting import first_sighting, merge
 from wire import Hit, MatchEvidence, utc_now
 
 _SCHEMA = """
@@ -48,29 +49,6 @@ CREATE TABLE IF NOT EXISTS crawl_reports (
     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, finish_reason TEXT NOT NULL,
     counts TEXT NOT NULL);
 """
-
-
-# A sighting is counted once: replaying a record (same fetch time) changes nothing, an
-# older record arriving late does not roll the evidence back, a newer one replaces it.
-_NEWER = "excluded.last_seen > hits.last_seen"
-_UPSERT = (
-    "ON CONFLICT(id) DO UPDATE SET "
-    f"seen_count = hits.seen_count + ({_NEWER}), "
-    "first_seen = min(hits.first_seen, excluded.first_seen), "
-    + ", ".join(
-        f"{col} = CASE WHEN {_NEWER} THEN excluded.{col} ELSE hits.{col} END"
-        for col in (
-            "fetched_at",
-            "http_status",
-            "distance",
-            "algorithm",
-            "matches",
-            "content_sha256",
-            "page_url",
-        )
-    )
-    + ", last_seen = max(hits.last_seen, excluded.last_seen)"
-)
 
 
 class SqliteStore:
@@ -264,31 +242,42 @@ class SqliteStore:
     # -- hits ------------------------------------------------------------------------------
     def upsert_hits(self, hits: Sequence[Hit]) -> None:
         with self._tx() as db:
-            for hit in hits:
-                seen = hit.last_seen or hit.fetched_at
-                db.execute(
-                    "INSERT INTO hits (id,case_id,reference_label,algorithm,distance,matches,"
-                    "image_url,page_url,site,fetched_at,http_status,content_sha256,status,"
-                    "first_seen,last_seen,seen_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1) "
-                    + _UPSERT,
-                    (
-                        hit.id,
-                        hit.case_id,
-                        hit.reference_label,
-                        hit.algorithm,
-                        hit.distance,
-                        json.dumps([_ev(m) for m in hit.matches]),
-                        hit.image_url,
-                        hit.page_url,
-                        hit.site,
-                        hit.fetched_at,
-                        hit.http_status,
-                        hit.content_sha256,
-                        hit.status,
-                        hit.first_seen or seen,
-                        seen,
-                    ),
-                )
+            for incoming in hits:
+                row = db.execute("SELECT * FROM hits WHERE id=?", (incoming.id,)).fetchone()
+                if row is None:
+                    self._write_hit(db, first_sighting(incoming), insert=True)
+                elif (merged := merge(_hit(row), incoming)) is not None:
+                    self._write_hit(db, merged, insert=False)
+
+    @staticmethod
+    def _write_hit(db: sqlite3.Connection, hit: Hit, insert: bool) -> None:
+        values = {
+            "case_id": hit.case_id,
+            "reference_label": hit.reference_label,
+            "algorithm": hit.algorithm,
+            "distance": hit.distance,
+            "matches": json.dumps([_ev(m) for m in hit.matches]),
+            "image_url": hit.image_url,
+            "page_url": hit.page_url,
+            "site": hit.site,
+            "fetched_at": hit.fetched_at,
+            "http_status": hit.http_status,
+            "content_sha256": hit.content_sha256,
+            "first_seen": hit.first_seen,
+            "last_seen": hit.last_seen,
+            "seen_count": hit.seen_count,
+        }
+        if insert:
+            values.update(id=hit.id, status=hit.status)
+            db.execute(
+                f"INSERT INTO hits ({','.join(values)}) VALUES ({','.join('?' * len(values))})",
+                tuple(values.values()),
+            )
+        else:
+            db.execute(
+                f"UPDATE hits SET {', '.join(f'{k}=?' for k in values)} WHERE id=?",
+                (*values.values(), hit.id),
+            )
 
     def hits(
         self, case_id: str | None = None, status: str | None = None, limit: int = 1000

@@ -28,7 +28,7 @@ from store import Case, SqliteStore, Target
 CASE_ID = "demo"
 
 
-def _expectations(site: DemoSite, bank: Bank) -> dict[str, dict[str, Any]]:
+def expectations(site: DemoSite, bank: Bank) -> dict[str, dict[str, Any]]:
     """Per planted path: would our bank match it, and how far is it in plain PDQ?"""
     plain = {label: naive_hashes(path.read_bytes()) for label, path in site.references.items()}
     rule = MatchRule()
@@ -58,7 +58,7 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
     for label, path in sorted(site.references.items()):
         store.add_references(case.id, hash_reference(case, path, label))
     bank = Bank([case], store.references(case.id))
-    expected = _expectations(site, bank)
+    expected = expectations(site, bank)
     print(
         f"demo: {len(site.references)} reference photos hashed into case '{case.id}' "
         f"({len(store.references(case.id))} hashes, no pictures stored); "

@@ -1,0 +1,249 @@
+"""The distributed crawl: page requests shared by crawler processes over Kafka.
+
+Consumes :class:`wire.PageRequest` records from ``pages.requested.v1`` as one member of
+the ``radar-crawlers`` consumer group and produces image items (for the pipelines) and
+new page requests (back onto the topic). The topic is keyed by site, so each site's pages
+belong to one partition and one process at a time: per-domain politeness holds across
+processes. A record's offset is committed only when its page and every image it led to
+are finished (published, refused or failed) and the links it found are acknowledged by
+Kafka, so a crawler killed mid-page loses nothing: its pages are crawled again by the
+partition's next owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import scrapy
+from kafka import ConsumerRebalanceListener
+from kafka.structs import OffsetAndMetadata
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from twisted.internet import task
+
+from bus.kafka import KafkaBus, KafkaSettings, consumer
+from crawler.offsets import OffsetTracker
+from crawler.spider import ImageSpider
+from wire import FRONTIER_TOPIC, PageRequest, RecordError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class PageWork:
+    """One frontier record in progress: done when parsed and nothing is outstanding."""
+
+    partition: Any
+    offset: int
+    started: float
+    outstanding: int = 0
+    parsed: bool = False
+
+
+class _Seen:
+    """URLs already requested, per crawl round; the oldest rounds are forgotten."""
+
+    def __init__(self, rounds: int = 64) -> None:
+        self._rounds: OrderedDict[str, set[str]] = OrderedDict()
+        self._max = rounds
+
+    def add(self, crawl_id: str, url: str) -> bool:
+        """Remember ``url``; False if it was seen in this round already."""
+        seen = self._rounds.setdefault(crawl_id, set())
+        self._rounds.move_to_end(crawl_id)
+        while len(self._rounds) > self._max:
+            self._rounds.popitem(last=False)
+        if url in seen:
+            return False
+        seen.add(url)
+        return True
+
+
+class FrontierSpider(ImageSpider):
+    name = "frontier"
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        group_id: str = "radar-crawlers",
+        max_pending_pages: int = 32,
+        page_timeout: float = 900.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.kafka = kafka
+        self.group_id = group_id
+        self.max_pending = max_pending_pages
+        self.page_timeout = page_timeout
+        self.tracker = OffsetTracker()
+        self.lock = threading.Lock()
+        self.works: set[PageWork] = set()
+        self.seen = _Seen()  # pages and images requested here, per crawl round
+        self.sent = _Seen()  # links published from here, per crawl round
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="frontier")  # consumer's thread
+        self.consumer: Any = None
+        self.links = KafkaBus(kafka)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> FrontierSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        for handler, signal in (
+            (spider._item_finished, signals.item_scraped),
+            (spider._item_finished, signals.item_dropped),
+            (spider._item_finished, signals.item_error),
+            (spider._request_dropped, signals.request_dropped),
+            (spider._idle, signals.spider_idle),
+            (spider._closed, signals.spider_closed),
+        ):
+            crawler.signals.connect(handler, signal=signal)
+        return spider
+
+    # -- Kafka (always on the executor's one thread) -----------------------------------------
+    async def _on_consumer(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.wrap_future(self.executor.submit(fn, *args))
+
+    def _subscribe(self) -> None:
+        spider = self
+
+        class Revoked(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                spider._commit_now()
+                with spider.lock:
+                    spider.tracker.forget(set(revoked))
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                log.info(
+                    "frontier partitions assigned: %s", sorted(tp.partition for tp in assigned)
+                )
+
+        self.consumer = consumer(self.kafka, self.group_id, max_poll_records=self.max_pending)
+        self.consumer.subscribe([self.kafka.topic(FRONTIER_TOPIC)], listener=Revoked())
+
+    def _commit_now(self) -> None:
+        with self.lock:
+            offsets = self.tracker.committable()
+        if not offsets:
+            return
+        try:
+            self.consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+        except Exception as exc:  # e.g. a rebalance took the partition: the next owner redoes it
+            log.warning("frontier commit failed: %s", exc)
+            return
+        with self.lock:
+            self.tracker.committed(offsets)
+
+    # -- the request stream --------------------------------------------------------------------
+    async def start(self) -> Any:
+        await self._on_consumer(self._subscribe)
+        committer = task.LoopingCall(self._tick)
+        committer.start(2.0, now=False)
+        while True:
+            with self.lock:
+                busy = self.tracker.pending() >= self.max_pending
+            if busy:
+                await asyncio.sleep(0.2)
+                continue
+            polled = await self._on_consumer(self.consumer.poll, 1000, self.max_pending)
+            for tp, records in polled.items():
+                for record in records:
+                    request = self._request_for(tp, record)
+                    if request is not None:
+                        yield request
+
+    def _request_for(self, tp: Any, record: Any) -> scrapy.Request | None:
+        work = PageWork(tp, record.offset, time.monotonic())
+        with self.lock:
+            self.tracker.started(tp, record.offset)
+        try:
+            page = PageRequest.from_json(record.value or b"")
+        except RecordError as exc:
+            self.crawler.stats.inc_value("radar/frontier/bad_records")
+            log.warning("bad page request at %s/%d: %s", tp, record.offset, exc)
+            self._finish(work)
+            return None
+        if not self.seen.add(page.crawl_id, page.url):
+            self.crawler.stats.inc_value("radar/frontier/duplicates")
+            self._finish(work)
+            return None
+        self.works.add(work)
+        return self.page_request(page, radar_work=work, dont_filter=True)
+
+    def page_request(self, page: PageRequest, **meta: Any) -> scrapy.Request:
+        dont_filter = meta.pop("dont_filter", False)
+        return super().page_request(page, **meta).replace(dont_filter=dont_filter)
+
+    async def parse(self, response: Response, **kwargs: Any) -> Any:
+        work: PageWork = response.meta["radar_work"]
+        page: PageRequest = response.meta["radar_page"]
+        images, links = self.page_parts(response)
+        for link in links:
+            if self.sent.add(link.crawl_id, link.url):  # the owner dedups again on receipt
+                await asyncio.wrap_future(self.links.send(FRONTIER_TOPIC, link.key, link.to_json()))
+        for image in images:
+            if not self.seen.add(page.crawl_id, image.url):
+                continue
+            work.outstanding += 1
+            image.meta["radar_work"] = work
+            yield image.replace(dont_filter=True)
+        work.parsed = True
+        self._maybe_done(work)
+
+    # -- completion ------------------------------------------------------------------------------
+    def _finish(self, work: PageWork) -> None:
+        self.works.discard(work)
+        with self.lock:
+            self.tracker.finished(work.partition, work.offset)
+
+    def _maybe_done(self, work: PageWork) -> None:
+        if work.parsed and work.outstanding <= 0:
+            self._finish(work)
+
+    def _done_one(self, meta: dict[str, Any]) -> None:
+        work = meta.get("radar_work")
+        if work is None:
+            return
+        if meta.get("radar_kind") == "image":
+            work.outstanding -= 1
+            self._maybe_done(work)
+        else:  # the page itself failed or was dropped
+            self._finish(work)
+
+    def _item_finished(self, item: Any, response: Response, spider: Any, **_: Any) -> None:
+        self._done_one(response.meta)
+
+    def _request_dropped(self, request: scrapy.Request, spider: Any) -> None:
+        self._done_one(request.meta)
+
+    def failed(self, failure: Any) -> None:
+        super().failed(failure)
+        self._done_one(failure.request.meta)
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for work in [w for w in self.works if now - w.started > self.page_timeout]:
+            self.crawler.stats.inc_value("radar/frontier/abandoned")
+            log.warning(
+                "page at %s/%d unfinished after %.0fs: giving up on it",
+                work.partition,
+                work.offset,
+                self.page_timeout,
+            )
+            self._finish(work)
+        self.executor.submit(self._commit_now)
+
+    def _idle(self, spider: Any) -> None:
+        raise DontCloseSpider  # a crawler waits for more pages; it stops on SIGTERM
+
+    def _closed(self, spider: Any, reason: str) -> None:
+        self.links.flush()
+        self.executor.submit(self._commit_now).result(timeout=30)
+        self.executor.submit(self.consumer.close).result(timeout=30)
+        self.links.close()

@@ -1,0 +1,57 @@
+"""The crawler as a service: a member of the Kafka crawl frontier (``python -m crawler``).
+
+Reads ``RADAR_KAFKA_*`` (see :class:`bus.kafka.KafkaSettings`), ``RADAR_CRAWLER_GROUP``,
+``RADAR_ALLOWED_NETWORKS`` (comma-separated CIDRs the crawler may reach although they are
+private: for tests only), ``RADAR_LOG_LEVEL``. Runs until SIGTERM, then finishes what it
+holds and commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bus.kafka import KafkaBus, KafkaSettings
+from crawler.addresses import parse_networks
+from crawler.frontier import FrontierSpider
+from crawler.settings import crawl_settings
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlerSettings:
+    kafka: KafkaSettings
+    group_id: str = "radar-crawlers"
+    allowed_networks: tuple[str, ...] = ()
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        parse_networks(self.allowed_networks)  # validates
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> CrawlerSettings:
+        networks = tuple(
+            n.strip() for n in env.get("RADAR_ALLOWED_NETWORKS", "").split(",") if n.strip()
+        )
+        return cls(
+            kafka=KafkaSettings.from_env(env),
+            group_id=env.get("RADAR_CRAWLER_GROUP", "radar-crawlers"),
+            allowed_networks=networks,
+            log_level=env.get("RADAR_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+def main() -> None:
+    from scrapy.crawler import CrawlerProcess
+
+    settings = CrawlerSettings.from_env()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    bus = KafkaBus(settings.kafka)
+    scrapy_settings = crawl_settings(bus, settings.allowed_networks, log_level=settings.log_level)
+    process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
+    process.crawl(FrontierSpider, kafka=settings.kafka, group_id=settings.group_id)
+    process.start()
+    bus.close()

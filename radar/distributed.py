@@ -1,0 +1,142 @@
+"""Commands of the distributed mode: local servers, topics, the bank topic, seeding the
+crawl frontier, and the crawler and matcher roles. Registered by :mod:`radar.cli`."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from typing import Any
+
+from store import SqliteStore
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    from radar import servers
+
+    found = servers.up(kafka=not args.elasticsearch_only, elasticsearch=not args.kafka_only)
+    print(f"kafka {found.kafka_bootstrap}  elasticsearch {found.elasticsearch_url}")
+    print(
+        f"export RADAR_KAFKA_BOOTSTRAP={found.kafka_bootstrap} "
+        f"RADAR_ES_URL={found.elasticsearch_url}"
+    )
+
+
+def cmd_down(args: argparse.Namespace) -> None:
+    from radar import servers
+
+    servers.down()
+    print("local servers stopped")
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    import json
+
+    from radar import servers
+
+    print(json.dumps(servers.status(), indent=2, sort_keys=True, default=str))
+
+
+def cmd_topics(args: argparse.Namespace) -> None:
+    from bus.kafka import KafkaSettings, ensure_topics
+    from wire import ALL_TOPICS, COMPACTED_TOPICS
+
+    created = ensure_topics(KafkaSettings.from_env(), ALL_TOPICS, args.partitions, COMPACTED_TOPICS)
+    print(f"topics created: {', '.join(created) or 'none (all exist)'}")
+
+
+def publish_bank(store: SqliteStore, case_ids: list[str], bus: Any) -> int:
+    """Publish the cases' rules and reference hashes on the bank topic; return how many
+    entries. Idempotent: entries are keyed, the topic is compacted."""
+    from wire import BANK_TOPIC, encode_bank_entry
+
+    sent = []
+    for case_id in case_ids:
+        case = store.get_case(case_id)
+        entries = [encode_bank_entry("case", case.to_dict())]
+        entries += [encode_bank_entry("reference", r.to_dict()) for r in store.references(case_id)]
+        sent += [bus.send(BANK_TOPIC, key, value) for key, value in entries]
+    bus.flush()
+    for delivery in sent:
+        delivery.result(timeout=60)
+    return len(sent)
+
+
+def cmd_bank_sync(args: argparse.Namespace) -> None:
+    from bus.kafka import KafkaBus, KafkaSettings
+
+    store = SqliteStore(args.db)
+    case_ids = args.cases or [c.id for c in store.list_cases()]
+    bus = KafkaBus(KafkaSettings.from_env())
+    try:
+        n = publish_bank(store, case_ids, bus)
+    finally:
+        bus.close()
+    print(f"published {n} bank entries for {len(case_ids)} cases to every matcher")
+
+
+def seed_frontier(store: SqliteStore, case_id: str, bus: Any, target_ids: list[int]) -> int:
+    """Publish the seed page of each target of the case, as a new crawl round; return how
+    many. Raises StoreError for an unknown case."""
+    from crawler.spider import seed_request
+    from wire import FRONTIER_TOPIC, utc_now
+
+    store.get_case(case_id)
+    targets = [t for t in store.targets(case_id) if not target_ids or t.id in target_ids]
+    stamp = utc_now()
+    for target in targets:
+        seed = replace(seed_request(target), crawl_id=f"{target.id}@{stamp}")
+        bus.publish(FRONTIER_TOPIC, seed.key, seed.to_json())
+    return len(targets)
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from bus.kafka import KafkaBus, KafkaSettings
+
+    bus = KafkaBus(KafkaSettings.from_env())
+    try:
+        n = seed_frontier(SqliteStore(args.db), args.case, bus, args.target or [])
+    finally:
+        bus.close()
+    if not n:
+        raise ValueError(f"case {args.case} has no targets to crawl (radar case add-target)")
+    print(f"queued {n} targets of case {args.case} on the crawl frontier")
+
+
+def cmd_crawler(args: argparse.Namespace) -> None:
+    from crawler.service import main
+
+    main()
+
+
+def cmd_matcher(args: argparse.Namespace) -> None:
+    from matcher.service import main
+
+    main()
+
+
+def add_commands(sub: Any) -> None:
+    c = sub.add_parser("up", help="download if needed and start local Kafka + Elasticsearch")
+    c.add_argument("--kafka-only", action="store_true")
+    c.add_argument("--elasticsearch-only", action="store_true")
+    c.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the local servers").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="state of the local servers").set_defaults(func=cmd_status)
+    c = sub.add_parser("topics", help="create the Kafka topics (idempotent)")
+    c.add_argument(
+        "--partitions",
+        type=int,
+        default=6,
+        help="partitions per topic: the most replicas of a role that can share work",
+    )
+    c.set_defaults(func=cmd_topics)
+    c = sub.add_parser("bank-sync", help="publish cases and reference hashes to every matcher")
+    c.add_argument("cases", nargs="*", metavar="CASE", help="default: every case")
+    c.set_defaults(func=cmd_bank_sync)
+    c = sub.add_parser("seed", help="queue a case's targets on the distributed crawl frontier")
+    c.add_argument("case")
+    c.add_argument("--target", type=int, action="append", help="only this target id")
+    c.set_defaults(func=cmd_seed)
+    sub.add_parser("crawler", help="run a frontier crawler (Kafka)").set_defaults(func=cmd_crawler)
+    sub.add_parser("matcher", help="run a matcher (Kafka -> Elasticsearch)").set_defaults(
+        func=cmd_matcher
+    )

@@ -1,0 +1,364 @@
+"""Local Apache Kafka and Elasticsearch for integration tests and the distributed mode.
+
+Fetches both servers from Maven Central with ``mvn`` (Kafka's jars; Elasticsearch's
+``integ-test-zip`` distribution), starts them as background processes detached from the
+caller, checks their health and stops them. Both listen on 127.0.0.1 only.
+
+Everything lives under the servers home: ``RADAR_SERVERS_HOME`` if set, else
+``/var/cache/reupload-radar`` for root without ``XDG_CACHE_HOME`` (root's home is closed
+to the Elasticsearch user), else ``${XDG_CACHE_HOME:-~/.cache}/reupload-radar``::
+
+    kafka-<version>/libs/   broker jars       elasticsearch-<version>/  the distribution
+    kafka/                  config, data/     elasticsearch/   config/ data/ logs/ tmp/
+    run/                    <server>.pid, <server>.log (console output), mvn-*.log
+
+Ports, overridable by environment: Kafka 19092 (``RADAR_KAFKA_PORT``), its KRaft
+controller 19093 (``RADAR_KAFKA_CONTROLLER_PORT``), Elasticsearch HTTP 19200
+(``RADAR_ES_PORT``) and transport 19300 (``RADAR_ES_TRANSPORT_PORT``). Elasticsearch
+refuses to run as root, so under root it runs as the system user ``radar-es``, created on
+first use. Config templates: ``deploy/local/``. Linux only (reads ``/proc``).
+
+Command line: ``python -m radar.servers up|down|status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from radar.server_installs import ES_VERSION, ServersError, elasticsearch_command, kafka_command
+
+STOP_TIMEOUT = 30.0  # seconds between SIGTERM and SIGKILL
+_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+_LAUNCHED: dict[int, subprocess.Popen[bytes]] = {}  # our children, kept to be reaped
+
+
+@dataclass(frozen=True)
+class Servers:
+    """Where clients reach the local servers."""
+
+    kafka_bootstrap: str
+    elasticsearch_url: str
+
+
+@dataclass(frozen=True)
+class _Server:
+    """One managed server: its ports, its files, and how to recognise its processes."""
+
+    name: str  # "kafka" or "elasticsearch"
+    home: Path
+    ports: tuple[int, int]  # client port, then controller (Kafka) or transport (ES) port
+    marker: str  # a path found in the command line of each of its processes
+
+    @property
+    def state(self) -> Path:
+        return self.home / self.name
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "run" / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "run" / f"{self.name}.log"
+
+
+def _port(var: str, default: int) -> int:
+    raw = os.environ.get(var, "")
+    port = int(raw) if raw.isdigit() else 0 if raw else default
+    if not 0 < port < 65536:
+        raise ServersError(f"{var}={raw!r} is not a TCP port number")
+    return port
+
+
+def _kafka(home: Path) -> _Server:
+    port = _port("RADAR_KAFKA_PORT", 19092)
+    ports = (port, _port("RADAR_KAFKA_CONTROLLER_PORT", port + 1))
+    return _Server("kafka", home, ports, str(home / "kafka" / "server.properties"))
+
+
+def _es(home: Path) -> _Server:
+    port = _port("RADAR_ES_PORT", 19200)
+    ports = (port, _port("RADAR_ES_TRANSPORT_PORT", port + 100))
+    return _Server("elasticsearch", home, ports, str(home / f"elasticsearch-{ES_VERSION}"))
+
+
+def servers_home(home: Path | None = None) -> Path:
+    """The servers home (see the module docstring), absolute; *home* wins if given."""
+    if home is None and os.environ.get("RADAR_SERVERS_HOME"):
+        home = Path(os.environ["RADAR_SERVERS_HOME"])
+    elif home is None and os.geteuid() == 0 and not os.environ.get("XDG_CACHE_HOME"):
+        home = Path("/var/cache/reupload-radar")
+    elif home is None:
+        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "reupload-radar")
+    return home.expanduser().resolve()
+
+
+def _addresses(home: Path) -> Servers:
+    return Servers(f"127.0.0.1:{_kafka(home).ports[0]}", f"http://127.0.0.1:{_es(home).ports[0]}")
+
+
+@contextlib.contextmanager
+def _lock(home: Path) -> Iterator[None]:
+    """Serialise starts and stops across processes sharing *home* (not re-entrant)."""
+    (home / "run").mkdir(parents=True, exist_ok=True)
+    with open(home / "run" / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) or "(empty)"
+    return "(missing)"
+
+
+def _cmdline(pid: int) -> str:
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return ""
+
+
+def _group(pgid: int, marker: str) -> list[int]:
+    """Live processes of process group *pgid* whose command line contains *marker*."""
+    for popen in _LAUNCHED.values():
+        popen.poll()  # reap our own exited children
+    members = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            state, _, group = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+            if int(group) == pgid and state != "Z" and marker in _cmdline(int(entry.name)):
+                members.append(int(entry.name))
+    return members
+
+
+def _running(server: _Server) -> int | None:
+    """The pid (= process group) of *server* if it runs; a stale pid file is removed."""
+    try:
+        pid = int(server.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        pid = 0
+    if pid > 0 and _group(pid, server.marker):
+        return pid
+    server.pid_file.unlink(missing_ok=True)
+    return None
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _launch(
+    server: _Server,
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    user: pwd.struct_passwd | None = None,
+) -> None:
+    """Start *argv* in a new session (its own process group) and write the pid file."""
+    with open(server.log_file, "wb") as log:
+        popen = subprocess.Popen(
+            argv,
+            cwd=server.state,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            extra_groups=[] if user else None,
+        )
+    _LAUNCHED[popen.pid] = popen
+    server.pid_file.write_text(f"{popen.pid}\n")
+
+
+def _healthy(server: _Server) -> bool:
+    """Kafka: an admin client lists topics. Elasticsearch: cluster health yellow or green."""
+    if not _listening(server.ports[0]):
+        return False
+    if server.name == "elasticsearch":
+        url = f"http://127.0.0.1:{server.ports[0]}/_cluster/health"
+        try:
+            with _HTTP.open(url, timeout=5) as response:
+                return json.load(response).get("status") in ("yellow", "green")
+        except (OSError, ValueError):
+            return False
+    try:
+        from kafka import KafkaAdminClient  # lazy: only Kafka users need kafka-python
+    except ImportError:
+        raise ServersError("kafka-python missing: pip install 'kafka-python>=2.3,<3'") from None
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=f"127.0.0.1:{server.ports[0]}",
+            request_timeout_ms=5000,
+            api_version_auto_timeout_ms=5000,
+        )
+        admin.list_topics()
+        admin.close()
+    except Exception:  # any client error means "not yet"
+        return False
+    return True
+
+
+def _stop(server: _Server, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM the server's process group, SIGKILL after *timeout* s; remove the pid file."""
+    pid = _running(server)
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        if pid is None or not _group(pid, server.marker):
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        end = time.monotonic() + wait
+        while _group(pid, server.marker) and time.monotonic() < end:
+            time.sleep(0.2)
+    if pid is not None and _group(pid, server.marker):
+        raise ServersError(f"{server.name} (process group {pid}) survived SIGKILL")
+    end = time.monotonic() + 10.0  # a JVM's zombie leader's last threads may hold its ports
+    while pid is not None and any(map(_listening, server.ports)) and time.monotonic() < end:
+        time.sleep(0.2)
+    server.pid_file.unlink(missing_ok=True)
+
+
+def _await(server: _Server, deadline: float, timeout: float) -> None:
+    """Return once *server* is healthy; else stop it and raise with its log's tail."""
+    while not _healthy(server):
+        if _running(server) is None:
+            problem = "exited during start-up"
+        elif time.monotonic() > deadline:
+            problem = f"not healthy within {timeout:.0f} s"
+            _stop(server)
+        else:
+            time.sleep(0.5)
+            continue
+        log = server.log_file
+        raise ServersError(f"{server.name} {problem}; last lines of {log}:\n{_tail(log)}")
+
+
+def up(
+    kafka: bool = True, elasticsearch: bool = True, home: Path | None = None, timeout: float = 180
+) -> Servers:
+    """Make the requested servers run and be healthy; return where to reach them.
+
+    Fetches them on first use (not counted in *timeout*), formats Kafka's storage once and
+    reuses servers already running from this home (pid file + process check). Waits at
+    most *timeout* seconds for health; a server that does not get there is stopped. The
+    processes outlive the caller: stop them with :func:`down`. Raises ServersError when
+    java or mvn is missing, a download fails, a port is taken, or a server is not healthy.
+    """
+    root = servers_home(home)
+    wanted = [s for s, on in ((_kafka(root), kafka), (_es(root), elasticsearch)) if on]
+    with _lock(root):
+        to_start = [server for server in wanted if _running(server) is None]
+        for server in to_start:
+            for port in server.ports:
+                if _listening(port):
+                    raise ServersError(
+                        f"127.0.0.1:{port} is taken by a process that is not "
+                        f"the {server.name} of {root}: stop it or change ports"
+                    )
+        for server in to_start:
+            server.state.mkdir(parents=True, exist_ok=True)
+            if server.name == "kafka":
+                _launch(server, kafka_command(root, server.state, *server.ports))
+            else:
+                _launch(server, *elasticsearch_command(root, server.state, *server.ports))
+        deadline = time.monotonic() + timeout
+        for server in wanted:
+            _await(server, deadline, timeout)
+    return _addresses(root)
+
+
+def down(home: Path | None = None) -> None:
+    """Stop both servers if they run (SIGTERM, SIGKILL after 30 s); their data stays."""
+    root = servers_home(home)
+    with _lock(root):
+        _stop(_es(root))
+        _stop(_kafka(root))
+
+
+def start_elasticsearch(home: Path | None = None, timeout: float = 180) -> str:
+    """Start Elasticsearch alone, as :func:`up` does; return its URL."""
+    return up(kafka=False, home=home, timeout=timeout).elasticsearch_url
+
+
+def stop_elasticsearch(home: Path | None = None) -> None:
+    """Stop Elasticsearch alone; Kafka keeps running."""
+    root = servers_home(home)
+    with _lock(root):
+        _stop(_es(root))
+
+
+def start_kafka(home: Path | None = None, timeout: float = 180) -> str:
+    """Start Kafka alone, as :func:`up` does; return its bootstrap address."""
+    return up(elasticsearch=False, home=home, timeout=timeout).kafka_bootstrap
+
+
+def stop_kafka(home: Path | None = None) -> None:
+    """Stop Kafka alone; Elasticsearch keeps running."""
+    root = servers_home(home)
+    with _lock(root):
+        _stop(_kafka(root))
+
+
+def status(home: Path | None = None) -> dict[str, dict[str, object]]:
+    """Per server name: address, pid (None when stopped), whether its port accepts, log."""
+    root = servers_home(home)
+    found = _addresses(root)
+    report: dict[str, dict[str, object]] = {}
+    for server, address in (
+        (_kafka(root), found.kafka_bootstrap),
+        (_es(root), found.elasticsearch_url),
+    ):
+        report[server.name] = {
+            "address": address,
+            "pid": _running(server),
+            "listening": _listening(server.ports[0]),
+            "log": str(server.log_file),
+        }
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m radar.servers up|down|status``: prints the addresses; 1 on ServersError."""
+    parser = argparse.ArgumentParser(prog="python -m radar.servers", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--home", type=Path, help="the servers home (default: see above)")
+    parser.add_argument("--no-kafka", action="store_true", help="up: leave Kafka alone")
+    parser.add_argument("--no-elasticsearch", action="store_true", help="up: leave ES alone")
+    parser.add_argument("--timeout", type=float, default=180.0, help="up: health wait (s)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            found = up(not args.no_kafka, not args.no_elasticsearch, args.home, args.timeout)
+            print(f"kafka bootstrap: {found.kafka_bootstrap}")
+            print(f"elasticsearch:   {found.elasticsearch_url}")
+        elif args.command == "down":
+            down(args.home)
+            print(f"stopped the servers of {servers_home(args.home)}")
+        else:
+            report = {"home": str(servers_home(args.home)), **status(args.home)}
+            print(json.dumps(report, indent=2))
+    except ServersError as exc:
+        print(f"radar.servers: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

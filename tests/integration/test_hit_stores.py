@@ -1,0 +1,150 @@
+"""The HitStore contract, run against both backends: SQLite and real Elasticsearch."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from radar.servers import Servers
+from store import SqliteStore, StoreError
+from store.elastic import ElasticHitStore, ElasticSettings
+from wire import Hit, MatchEvidence
+
+
+def hit(
+    url: str = "https://a.example/1.jpg",
+    fetched_at: str = "2026-01-01T00:00:00Z",
+    distance: int = 4,
+    case_id: str = "alpha",
+    site: str = "a.example",
+) -> Hit:
+    return Hit(
+        case_id=case_id,
+        reference_label="r1",
+        algorithm="pdq",
+        distance=distance,
+        image_url=url,
+        page_url=f"https://{site}/p",
+        site=site,
+        fetched_at=fetched_at,
+        http_status=200,
+        content_sha256="ab" * 32,
+        matches=[MatchEvidence("pdq", distance, "original")],
+    )
+
+
+class Backend:
+    def __init__(self, store: Any, refresh: Any) -> None:
+        self.store = store
+        self.refresh = refresh
+
+    def hits(self, **kwargs: Any) -> list[Hit]:
+        self.refresh()
+        return list(self.store.hits(**kwargs))
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend(SqliteStore(tmp_path / "radar.db"), lambda: None)
+        return
+    servers: Servers = request.getfixturevalue("servers")
+    settings = ElasticSettings(url=servers.elasticsearch_url, prefix=f"t-{uuid.uuid4().hex[:8]}")
+    store = ElasticHitStore(settings)
+    store.ensure_index()
+    store.ensure_index()  # idempotent
+    yield Backend(store, store.refresh)
+    store.es.indices.delete(index=f"{store.alias}-*")
+
+
+def test_insert_then_newer_sighting_keeps_review_status(backend: Backend) -> None:
+    store = backend.store
+    first = hit()
+    store.upsert_hits([first])
+    [stored] = backend.hits()
+    assert stored.to_dict() == {
+        **first.to_dict(),
+        "first_seen": first.fetched_at,
+        "last_seen": first.fetched_at,
+    }
+    store.set_hit_status(first.id, "confirmed", store.hit_version(first.id))
+    store.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z", distance=2)])
+    [updated] = backend.hits()
+    assert (updated.status, updated.seen_count, updated.distance) == ("confirmed", 2, 2)
+    assert (updated.first_seen, updated.last_seen) == (
+        "2026-01-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+    )
+
+
+def test_replays_and_older_sightings_change_nothing(backend: Backend) -> None:
+    backend.store.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z")])
+    backend.store.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z")])
+    backend.store.upsert_hits([hit(fetched_at="2026-01-01T00:00:00Z", distance=9)])
+    [stored] = backend.hits()
+    assert (stored.seen_count, stored.distance) == (1, 4)
+    assert stored.first_seen == "2026-01-01T00:00:00Z"
+
+
+def test_concurrent_writers_lose_no_sighting(backend: Backend) -> None:
+    def make() -> Any:  # one store (connection) per writer, made in its own thread
+        if isinstance(backend.store, SqliteStore):
+            return SqliteStore(backend.store.path)
+        return ElasticHitStore(backend.store.settings)
+
+    def write(n: int) -> None:
+        store = make()
+        for day in range(1, 6):
+            store.upsert_hits([hit(fetched_at=f"2026-0{n + 1}-0{day}T00:00:00Z")])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    [stored] = backend.hits()
+    # Sightings arrive out of order across writers, so only the newer ones count; the
+    # newest always wins and the earliest is kept.
+    assert stored.last_seen == "2026-04-05T00:00:00Z"
+    assert stored.first_seen == "2026-01-01T00:00:00Z"
+    assert 5 <= stored.seen_count <= 20
+
+
+def test_status_updates_are_optimistic(backend: Backend) -> None:
+    store = backend.store
+    store.upsert_hits([hit()])
+    h = hit()
+    version = store.hit_version(h.id)
+    assert store.set_hit_status(h.id, "rejected", version) == version + 1
+    with pytest.raises(StoreError, match="changed meanwhile"):
+        store.set_hit_status(h.id, "confirmed", version)
+    with pytest.raises(StoreError, match="unknown hit status"):
+        store.set_hit_status(h.id, "maybe", version + 1)
+    with pytest.raises(StoreError, match="no hit"):
+        store.set_hit_status("f" * 32, "confirmed", 1)
+    assert [x.status for x in backend.hits()] == ["rejected"]
+
+
+def test_queries_and_aggregations(backend: Backend) -> None:
+    store = backend.store
+    store.upsert_hits(
+        [
+            hit("https://a.example/1.jpg", case_id="alpha", distance=9),
+            hit("https://a.example/2.jpg", case_id="alpha", distance=1),
+            hit("https://b.example/1.jpg", case_id="beta", site="b.example"),
+        ]
+    )
+    backend.refresh()
+    assert [h.distance for h in backend.hits(case_id="alpha")] == [1, 9]
+    assert [h.case_id for h in backend.hits()] == ["alpha", "alpha", "beta"]
+    assert backend.hits(status="confirmed") == []
+    assert store.hit_counts("site") == {"a.example": 2, "b.example": 1}
+    assert store.hit_counts("case_id") == {"alpha": 2, "beta": 1}
+    assert store.hit_counts("status") == {"pending": 3}
+    with pytest.raises(StoreError):
+        store.hit_counts("image_url")
