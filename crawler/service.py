@@ -49,6 +49,8 @@ def main() -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.root.handlers:
+        handler.setLevel(settings.log_level)  # Scrapy lowers its own loggers to DEBUG
     bus = KafkaBus(settings.kafka)
     scrapy_settings = crawl_settings(bus, settings.allowed_networks, log_level=settings.log_level)
     process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
