@@ -2,7 +2,8 @@
 
 Reads ``RADAR_KAFKA_*`` (see :class:`bus.kafka.KafkaSettings`), ``RADAR_CRAWLER_GROUP``,
 ``RADAR_ALLOWED_NETWORKS`` (comma-separated CIDRs the crawler may reach although they are
-private: for tests only), ``RADAR_LOG_LEVEL``. Runs until SIGTERM, then finishes what it
+private: for tests only), ``RADAR_LOG_LEVEL``, ``RADAR_HEALTH_PORT`` (probes and metrics,
+see :mod:`ops.health`). Runs until SIGTERM, then finishes what it
 holds and commits.
 """
 
@@ -17,6 +18,7 @@ from bus.kafka import KafkaBus, KafkaSettings
 from crawler.addresses import parse_networks
 from crawler.frontier import FrontierSpider
 from crawler.settings import crawl_settings
+from ops.health import HealthServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,16 @@ def main() -> None:
     bus = KafkaBus(settings.kafka)
     scrapy_settings = crawl_settings(bus, settings.allowed_networks, log_level=settings.log_level)
     process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
-    process.crawl(FrontierSpider, kafka=settings.kafka, group_id=settings.group_id)
+    crawler = process.create_crawler(FrontierSpider)
+    process.crawl(crawler, kafka=settings.kafka, group_id=settings.group_id)
+    health = HealthServer(
+        "crawler",
+        ready=lambda: getattr(crawler.spider, "consumer", None) is not None,
+        counters=lambda: dict(crawler.stats.get_stats()) if crawler.stats else {},
+    ).start()
+    from twisted.internet import task  # the reactor CrawlerProcess installed
+
+    task.LoopingCall(health.beat).start(5.0)  # beats only while the reactor turns
     process.start()
+    health.stop()
     bus.close()

@@ -25,6 +25,7 @@ from kafka.structs import OffsetAndMetadata
 from bus.kafka import KafkaBus, KafkaSettings, consumer
 from matcher.feed import BankFeed
 from matcher.worker import Batch, MatchWorker
+from ops.health import HealthServer
 from store.elastic import ElasticHitStore, ElasticSettings
 from wire import HASHES_TOPIC, HITS_TOPIC, REJECTED_TOPIC, utc_now
 
@@ -80,6 +81,12 @@ class MatcherService:
         )
         self.running = True
         self.failures = 0
+        self.health = HealthServer(
+            "matcher",
+            ready=lambda: self.failures == 0,
+            counters=lambda: dict(self.worker.stats),
+            stall_seconds=4 * settings.max_backoff_seconds + 60,
+        )
 
     def stop(self, *_: Any) -> None:
         self.running = False
@@ -135,10 +142,13 @@ class MatcherService:
         log.info(
             "matcher up: group %s, bank of %d hashes", self.settings.group_id, len(self.worker.bank)
         )
+        self.health.start()
         try:
             while self.running:
+                self.health.beat()
                 self.run_once()
         finally:
+            self.health.stop()
             self.consumer.close()
             self.bus.close()
             self.feed.close()
