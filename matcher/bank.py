@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hashing import ALGORITHMS, MatchRule
-from matcher.index import BinaryIndex, FaissIndex, codes_from_hex
+from matcher.index import BinaryIndex, codes_from_hex
+from matcher.mih import default_index
 from store.models import Case, Reference
 
 IndexFactory = Callable[[int], BinaryIndex]
@@ -47,7 +48,7 @@ class Bank:
         self,
         cases: Iterable[Case],
         references: Iterable[Reference],
-        index_factory: IndexFactory = FaissIndex,
+        index_factory: IndexFactory = default_index,
         version: int = 0,
     ) -> None:
         self.version = version

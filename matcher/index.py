@@ -23,7 +23,9 @@ class BinaryIndex(Protocol):
     def search(self, queries: np.ndarray, radius: int) -> Neighbours: ...
 
 
-def _check(codes: np.ndarray, bits: int) -> np.ndarray:
+def check_codes(codes: np.ndarray, bits: int) -> np.ndarray:
+    """``codes`` as a C-contiguous ``uint8`` array of shape ``(n, bits // 8)``; raise
+    ValueError for any other shape."""
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
     if codes.ndim != 2 or codes.shape[1] * 8 != bits:
         raise ValueError(f"expected codes of shape (n, {bits // 8}), got {codes.shape}")
@@ -38,13 +40,13 @@ class FaissIndex:
         self._index = faiss.IndexBinaryFlat(bits)
 
     def add(self, codes: np.ndarray) -> None:
-        self._index.add(_check(codes, self.bits))
+        self._index.add(check_codes(codes, self.bits))
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
     def search(self, queries: np.ndarray, radius: int) -> Neighbours:
-        queries = _check(queries, self.bits)
+        queries = check_codes(queries, self.bits)
         if len(self) == 0 or radius < 0:
             return [[] for _ in range(len(queries))]
         # FAISS's binary range search is strict (distance < r): this is the one place
@@ -71,13 +73,13 @@ class BruteForceIndex:
         self._codes = np.zeros((0, bits // 8), dtype=np.uint8)
 
     def add(self, codes: np.ndarray) -> None:
-        self._codes = np.concatenate([self._codes, _check(codes, self.bits)])
+        self._codes = np.concatenate([self._codes, check_codes(codes, self.bits)])
 
     def __len__(self) -> int:
         return len(self._codes)
 
     def search(self, queries: np.ndarray, radius: int) -> Neighbours:
-        queries = _check(queries, self.bits)
+        queries = check_codes(queries, self.bits)
         out: Neighbours = []
         for query in queries:
             distances = np.unpackbits(self._codes ^ query, axis=1).sum(axis=1)
@@ -99,4 +101,4 @@ def codes_from_hex(hexes: list[str], bits: int) -> np.ndarray:
         if len(h) != width:
             raise ValueError(f"expected {width} hex digits per code, got {len(h)}: {h[:80]!r}")
     raw = b"".join(bytes.fromhex(h) for h in hexes)
-    return _check(np.frombuffer(raw, dtype=np.uint8).reshape(len(hexes), -1), bits)
+    return check_codes(np.frombuffer(raw, dtype=np.uint8).reshape(len(hexes), -1), bits)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from matcher.bank import Bank, BankMatch, BankSource, IndexFactory
-from matcher.index import FaissIndex
+from matcher.mih import default_index
 from store.base import HitStore
 from wire import HashRecord, Hit, MatchEvidence, RecordError
 
@@ -73,7 +73,7 @@ class MatchWorker:
         self,
         cases: BankSource,
         hits: HitStore,
-        index_factory: IndexFactory = FaissIndex,
+        index_factory: IndexFactory = default_index,
         dead_letter: DeadLetter | None = None,
         bank_check_seconds: float = 0.0,
     ) -> None:
