@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from store.hitquery import HitQuery
 from store.models import Case, CrawlReport, Reference, Target
 from wire import Hit
 
@@ -56,4 +57,17 @@ class HitStore(Protocol):
 
     def hit_counts(self, by: str) -> dict[str, int]:
         """Hits per ``site`` or per ``case_id``."""
+        ...
+
+    def get_hit(self, hit_id: str) -> tuple[Hit, int]:
+        """The hit and its review version; raise StoreError if there is no such hit."""
+        ...
+
+    def find_hits(self, query: HitQuery) -> list[Hit]:
+        """Hits matching ``query`` in its order, at most ``query.limit`` from
+        ``query.offset``; an empty list when none match."""
+        ...
+
+    def count_hits(self, query: HitQuery) -> int:
+        """How many hits match ``query`` (ignoring limit and offset)."""
         ...

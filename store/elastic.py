@@ -21,6 +21,7 @@ from typing import Any
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
 
 from store.base import StoreError
+from store.hitquery import HitQuery
 from store.models import HIT_STATUSES
 from store.sighting import first_sighting, merge
 from wire import Hit
@@ -255,6 +256,68 @@ class ElasticHitStore:
         )
         buckets = response["aggregations"]["by"]["buckets"]
         return {b["key"]: b["doc_count"] for b in sorted(buckets, key=lambda b: b["key"])}
+
+    def get_hit(self, hit_id: str) -> tuple[Hit, int]:
+        source = self._get(hit_id)["_source"]
+        return Hit.from_dict(source), int(source["version"])
+
+    def find_hits(self, query: HitQuery) -> list[Hit]:
+        if query.order == "priority":
+            sort: list[Any] = [
+                {
+                    "_script": {
+                        "type": "number",
+                        "order": "desc",
+                        "script": {
+                            "source": "params.p.getOrDefault(doc['case_id'].value, 0)",
+                            "params": {"p": dict(query.priorities)},
+                        },
+                    }
+                },
+                {"distance": "asc"},
+                {"first_seen": "asc"},
+                {"id": "asc"},
+            ]
+        else:
+            column = "first_seen" if query.order == "newest" else "last_seen"
+            sort = [{column: "desc"}, {"id": "asc"}]
+        if query.limit == 0:
+            return []
+        try:
+            response = self.es.search(
+                index=self.alias,
+                query=_bool(query),
+                sort=sort,
+                size=query.limit,
+                from_=query.offset,
+            )
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"Elasticsearch search failed: {exc}") from exc
+        return [Hit.from_dict(h["_source"]) for h in response["hits"]["hits"]]
+
+    def count_hits(self, query: HitQuery) -> int:
+        try:
+            return int(self.es.count(index=self.alias, query=_bool(query))["count"])
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"Elasticsearch count failed: {exc}") from exc
+
+
+def _bool(query: HitQuery) -> dict[str, Any]:
+    """The query's filters as an Elasticsearch ``bool`` query."""
+    filters: list[dict[str, Any]] = [
+        {"terms": {field: list(values)}}
+        for field, values in (
+            ("case_id", query.case_ids),
+            ("site", query.sites),
+            ("status", query.statuses),
+            ("id", query.ids),
+        )
+        if values
+    ]
+    if query.content_sha256 is not None:
+        filters.append({"term": {"content_sha256": query.content_sha256}})
+    must_not = [{"terms": {"id": list(query.exclude_ids)}}] if query.exclude_ids else []
+    return {"bool": {"filter": filters, "must_not": must_not}}
 
 
 def _source(hit: Hit, version: int) -> dict[str, Any]:

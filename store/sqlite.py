@@ -15,6 +15,7 @@ from typing import Any
 
 from hashing import MatchRule
 from store.base import StoreError
+from store.hitquery import HitQuery
 from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
 from store.sighting import first_sighting, merge
 from wire import Hit, MatchEvidence, utc_now
@@ -44,6 +45,8 @@ CREATE TABLE IF NOT EXISTS hits (
     status TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
     seen_count INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS hits_queue ON hits (status, case_id, distance);
+CREATE INDEX IF NOT EXISTS hits_content ON hits (content_sha256);
+CREATE INDEX IF NOT EXISTS hits_site ON hits (site, status);
 CREATE TABLE IF NOT EXISTS crawl_reports (
     id INTEGER PRIMARY KEY, case_id TEXT NOT NULL, target_id INTEGER NOT NULL,
     started_at TEXT NOT NULL, finished_at TEXT NOT NULL, finish_reason TEXT NOT NULL,
@@ -327,6 +330,58 @@ class SqliteStore:
             raise StoreError(f"cannot count hits by {by!r}")
         rows = self._db.execute(f"SELECT {by}, COUNT(*) FROM hits GROUP BY {by} ORDER BY {by}")
         return {r[0]: r[1] for r in rows}
+
+    def get_hit(self, hit_id: str) -> tuple[Hit, int]:
+        row = self._db.execute("SELECT * FROM hits WHERE id=?", (hit_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no hit {hit_id!r}")
+        return _hit(row), int(row["version"])
+
+    def find_hits(self, query: HitQuery) -> list[Hit]:
+        where, args = _where(query)
+        if query.order == "priority":
+            cases = list(query.priorities.items())
+            priority = (
+                "CASE case_id " + " ".join("WHEN ? THEN ?" for _ in cases) + " ELSE 0 END"
+                if cases
+                else "0"
+            )
+            args = [*(v for pair in cases for v in pair), *args]
+            order = "priority DESC, distance ASC, first_seen ASC, id ASC"
+            select = f"SELECT *, {priority} AS priority FROM hits"
+        else:
+            column = "first_seen" if query.order == "newest" else "last_seen"
+            order, select = f"{column} DESC, id ASC", "SELECT * FROM hits"
+        rows = self._db.execute(
+            f"{select}{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*args, query.limit, query.offset),
+        )
+        return [_hit(r) for r in rows]
+
+    def count_hits(self, query: HitQuery) -> int:
+        where, args = _where(query)
+        return int(self._db.execute(f"SELECT COUNT(*) FROM hits{where}", args).fetchone()[0])
+
+
+def _where(query: HitQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause (with a leading space, or empty) and its arguments."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, values, negate in (
+        ("case_id", query.case_ids, False),
+        ("site", query.sites, False),
+        ("status", query.statuses, False),
+        ("id", query.ids, False),
+        ("id", query.exclude_ids, True),
+    ):
+        if values:
+            marks = ",".join("?" * len(values))
+            clauses.append(f"{column} {'NOT IN' if negate else 'IN'} ({marks})")
+            args += values
+    if query.content_sha256 is not None:
+        clauses.append("content_sha256=?")
+        args.append(query.content_sha256)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
 def _ev(m: MatchEvidence) -> dict[str, Any]:

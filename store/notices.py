@@ -1,0 +1,413 @@
+"""Notice state: host contacts, removal notices, the URLs they name, their history.
+
+:class:`NoticeStore` is the interface, :class:`SqliteNoticeStore` the embedded
+implementation. A notice names hits by id (the hits stay in the hit store) and keeps a
+copy of each URL with its tracking state, so re-checks and the per-host dashboard need
+no hit store. Times are ISO 8601 UTC strings.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from store.base import StoreError
+from store.sqlite import _Transaction
+
+NOTICE_STATES = ("draft", "sent", "acknowledged", "removed", "still-online", "reappeared")
+OPEN_STATES = ("sent", "acknowledged", "still-online", "reappeared")
+URL_STATES = ("online", "removed", "changed", "reappeared")
+CONTACT_LEVELS = ("host", "site", "registrar")  # escalation order
+CONTACT_SOURCES = ("security.txt", "directory", "manual")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS contacts (
+    id INTEGER PRIMARY KEY, host TEXT NOT NULL, level TEXT NOT NULL, email TEXT NOT NULL,
+    name TEXT NOT NULL, source TEXT NOT NULL, note TEXT NOT NULL, updated_at TEXT NOT NULL,
+    UNIQUE (host, level, email));
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY, host TEXT NOT NULL, regime TEXT NOT NULL, level TEXT NOT NULL,
+    status TEXT NOT NULL, recipient TEXT NOT NULL, fields TEXT NOT NULL,
+    created_by TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, acknowledged_at TEXT,
+    closed_at TEXT, parent_id INTEGER, sequence INTEGER NOT NULL, message_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notices_host ON notices (host, status);
+CREATE TABLE IF NOT EXISTS notice_urls (
+    notice_id INTEGER NOT NULL REFERENCES notices(id), hit_id TEXT NOT NULL,
+    url TEXT NOT NULL, page_url TEXT NOT NULL, case_id TEXT NOT NULL,
+    reference_label TEXT NOT NULL, distance INTEGER NOT NULL, content_sha256 TEXT NOT NULL,
+    state TEXT NOT NULL, last_checked TEXT, removed_at TEXT, reappeared_at TEXT,
+    PRIMARY KEY (notice_id, hit_id));
+CREATE TABLE IF NOT EXISTS notice_events (
+    id INTEGER PRIMARY KEY, notice_id INTEGER NOT NULL, at TEXT NOT NULL,
+    username TEXT NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rechecks (
+    id INTEGER PRIMARY KEY, url TEXT NOT NULL, at TEXT NOT NULL, result TEXT NOT NULL,
+    http_status INTEGER NOT NULL, sha256 TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rechecks_url ON rechecks (url, at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    host: str
+    level: str
+    email: str
+    name: str = ""
+    source: str = "manual"
+    note: str = ""
+    updated_at: str = ""
+    id: int = 0
+
+    def __post_init__(self) -> None:
+        if self.level not in CONTACT_LEVELS:
+            raise ValueError(f"contact level must be one of {CONTACT_LEVELS}")
+        if self.source not in CONTACT_SOURCES:
+            raise ValueError(f"contact source must be one of {CONTACT_SOURCES}")
+        if "@" not in self.email or " " in self.email.strip():
+            raise ValueError(f"not an e-mail address: {self.email!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeUrl:
+    """One URL a notice names, with its tracking state."""
+
+    hit_id: str
+    url: str
+    page_url: str
+    case_id: str
+    reference_label: str
+    distance: int
+    content_sha256: str
+    state: str = "online"
+    last_checked: str | None = None
+    removed_at: str | None = None
+    reappeared_at: str | None = None
+    notice_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    host: str
+    regime: str
+    level: str
+    recipient: str
+    fields: dict[str, Any]
+    created_by: str
+    created_at: str
+    urls: tuple[NoticeUrl, ...] = ()
+    status: str = "draft"
+    sent_at: str | None = None
+    acknowledged_at: str | None = None
+    closed_at: str | None = None
+    parent_id: int | None = None
+    sequence: int = 1  # 1 for the first notice, 2.. for re-notices and escalations
+    message_id: str = ""
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeEvent:
+    notice_id: int
+    at: str
+    username: str
+    event: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Recheck:
+    url: str
+    at: str
+    result: str  # "present", "gone", "changed", "error"
+    http_status: int = 0
+    sha256: str = ""
+    detail: str = ""
+
+
+class NoticeStore(Protocol):
+    def save_contact(self, contact: Contact) -> Contact:
+        """Insert, or update the contact with the same host, level and e-mail."""
+        ...
+
+    def contacts(self, host: str | None = None) -> list[Contact]: ...
+    def delete_contact(self, contact_id: int) -> None: ...
+    def create_notice(self, notice: Notice) -> Notice: ...
+    def get_notice(self, notice_id: int) -> Notice:
+        """StoreError if there is none."""
+        ...
+
+    def notices(self, host: str | None = None, statuses: tuple[str, ...] = ()) -> list[Notice]: ...
+    def update_notice(self, notice_id: int, **changes: Any) -> Notice: ...
+    def set_url_state(self, notice_id: int, hit_id: str, **changes: Any) -> None: ...
+    def add_event(self, event: NoticeEvent) -> None: ...
+    def events(self, notice_id: int) -> list[NoticeEvent]: ...
+    def add_recheck(self, recheck: Recheck) -> None: ...
+    def rechecks(self, url: str, limit: int = 20) -> list[Recheck]: ...
+
+
+class SqliteNoticeStore:
+    """Implements :class:`NoticeStore` on SQLite. One instance per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # -- contacts -----------------------------------------------------------------------------
+    def save_contact(self, contact: Contact) -> Contact:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO contacts (host,level,email,name,source,note,updated_at) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT (host, level, email) DO UPDATE SET "
+                "name=excluded.name, source=excluded.source, note=excluded.note, "
+                "updated_at=excluded.updated_at",
+                (
+                    contact.host.lower(),
+                    contact.level,
+                    contact.email.strip(),
+                    contact.name,
+                    contact.source,
+                    contact.note,
+                    contact.updated_at,
+                ),
+            )
+            row = db.execute(
+                "SELECT id FROM contacts WHERE host=? AND level=? AND email=?",
+                (contact.host.lower(), contact.level, contact.email.strip()),
+            ).fetchone()
+        return replace(contact, host=contact.host.lower(), id=int(row[0]))
+
+    def contacts(self, host: str | None = None) -> list[Contact]:
+        sql = "SELECT * FROM contacts"
+        args: tuple[str, ...] = ()
+        if host is not None:
+            sql += " WHERE host=?"
+            args = (host.lower(),)
+        rows = self._db.execute(sql + " ORDER BY host, level, id", args)
+        return [
+            Contact(
+                r["host"],
+                r["level"],
+                r["email"],
+                r["name"],
+                r["source"],
+                r["note"],
+                r["updated_at"],
+                r["id"],
+            )
+            for r in rows
+        ]
+
+    def delete_contact(self, contact_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM contacts WHERE id=?", (contact_id,))
+
+    # -- notices ------------------------------------------------------------------------------
+    def create_notice(self, notice: Notice) -> Notice:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO notices (host,regime,level,status,recipient,fields,created_by,"
+                "created_at,sent_at,acknowledged_at,closed_at,parent_id,sequence,message_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    notice.host,
+                    notice.regime,
+                    notice.level,
+                    notice.status,
+                    notice.recipient,
+                    json.dumps(notice.fields, sort_keys=True),
+                    notice.created_by,
+                    notice.created_at,
+                    notice.sent_at,
+                    notice.acknowledged_at,
+                    notice.closed_at,
+                    notice.parent_id,
+                    notice.sequence,
+                    notice.message_id,
+                ),
+            )
+            notice_id = int(cursor.lastrowid or 0)
+            for u in notice.urls:
+                db.execute(
+                    "INSERT INTO notice_urls VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        notice_id,
+                        u.hit_id,
+                        u.url,
+                        u.page_url,
+                        u.case_id,
+                        u.reference_label,
+                        u.distance,
+                        u.content_sha256,
+                        u.state,
+                        u.last_checked,
+                        u.removed_at,
+                        u.reappeared_at,
+                    ),
+                )
+        return self.get_notice(notice_id)
+
+    def get_notice(self, notice_id: int) -> Notice:
+        row = self._db.execute("SELECT * FROM notices WHERE id=?", (notice_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no notice #{notice_id}")
+        return self._notice(row)
+
+    def notices(self, host: str | None = None, statuses: tuple[str, ...] = ()) -> list[Notice]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if host is not None:
+            clauses.append("host=?")
+            args.append(host)
+        if statuses:
+            clauses.append(f"status IN ({','.join('?' * len(statuses))})")
+            args += statuses
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(f"SELECT * FROM notices{where} ORDER BY id DESC", args)
+        return [self._notice(r) for r in rows]
+
+    def update_notice(self, notice_id: int, **changes: Any) -> Notice:
+        allowed = {
+            "status",
+            "recipient",
+            "fields",
+            "sent_at",
+            "acknowledged_at",
+            "closed_at",
+            "message_id",
+            "regime",
+        }
+        if set(changes) - allowed:
+            raise StoreError(f"cannot change {sorted(set(changes) - allowed)}")
+        if "status" in changes and changes["status"] not in NOTICE_STATES:
+            raise StoreError(f"unknown notice status {changes['status']!r}")
+        if "fields" in changes:
+            changes["fields"] = json.dumps(changes["fields"], sort_keys=True)
+        self.get_notice(notice_id)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE notices SET {', '.join(f'{k}=?' for k in changes)} WHERE id=?",
+                (*changes.values(), notice_id),
+            )
+        return self.get_notice(notice_id)
+
+    def set_url_state(self, notice_id: int, hit_id: str, **changes: Any) -> None:
+        allowed = {"state", "last_checked", "removed_at", "reappeared_at"}
+        if set(changes) - allowed:
+            raise StoreError(f"cannot change {sorted(set(changes) - allowed)}")
+        if "state" in changes and changes["state"] not in URL_STATES:
+            raise StoreError(f"unknown URL state {changes['state']!r}")
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE notice_urls SET {', '.join(f'{k}=?' for k in changes)} "
+                "WHERE notice_id=? AND hit_id=?",
+                (*changes.values(), notice_id, hit_id),
+            )
+
+    def _notice(self, row: sqlite3.Row) -> Notice:
+        urls = tuple(
+            NoticeUrl(
+                hit_id=u["hit_id"],
+                url=u["url"],
+                page_url=u["page_url"],
+                case_id=u["case_id"],
+                reference_label=u["reference_label"],
+                distance=u["distance"],
+                content_sha256=u["content_sha256"],
+                state=u["state"],
+                last_checked=u["last_checked"],
+                removed_at=u["removed_at"],
+                reappeared_at=u["reappeared_at"],
+                notice_id=u["notice_id"],
+            )
+            for u in self._db.execute(
+                "SELECT * FROM notice_urls WHERE notice_id=? ORDER BY url", (row["id"],)
+            )
+        )
+        return Notice(
+            host=row["host"],
+            regime=row["regime"],
+            level=row["level"],
+            recipient=row["recipient"],
+            fields=json.loads(row["fields"]),
+            created_by=row["created_by"],
+            created_at=row["created_at"],
+            urls=urls,
+            status=row["status"],
+            sent_at=row["sent_at"],
+            acknowledged_at=row["acknowledged_at"],
+            closed_at=row["closed_at"],
+            parent_id=row["parent_id"],
+            sequence=row["sequence"],
+            message_id=row["message_id"],
+            id=row["id"],
+        )
+
+    # -- history ------------------------------------------------------------------------------
+    def add_event(self, event: NoticeEvent) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO notice_events (notice_id,at,username,event,detail) VALUES (?,?,?,?,?)",
+                (event.notice_id, event.at, event.username, event.event, event.detail),
+            )
+
+    def events(self, notice_id: int) -> list[NoticeEvent]:
+        rows = self._db.execute(
+            "SELECT * FROM notice_events WHERE notice_id=? ORDER BY id", (notice_id,)
+        )
+        return [
+            NoticeEvent(r["notice_id"], r["at"], r["username"], r["event"], r["detail"])
+            for r in rows
+        ]
+
+    def add_recheck(self, recheck: Recheck) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO rechecks (url,at,result,http_status,sha256,detail) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    recheck.url,
+                    recheck.at,
+                    recheck.result,
+                    recheck.http_status,
+                    recheck.sha256,
+                    recheck.detail,
+                ),
+            )
+
+    def rechecks(self, url: str, limit: int = 20) -> list[Recheck]:
+        rows = self._db.execute(
+            "SELECT * FROM rechecks WHERE url=? ORDER BY id DESC LIMIT ?", (url, limit)
+        )
+        return [
+            Recheck(r["url"], r["at"], r["result"], r["http_status"], r["sha256"], r["detail"])
+            for r in rows
+        ]
+
+
+__all__ = [
+    "CONTACT_LEVELS",
+    "NOTICE_STATES",
+    "OPEN_STATES",
+    "URL_STATES",
+    "Contact",
+    "Notice",
+    "NoticeEvent",
+    "NoticeStore",
+    "NoticeUrl",
+    "Recheck",
+    "SqliteNoticeStore",
+]

@@ -1,0 +1,441 @@
+"""Review state: users, sessions, the audit log, claims, decisions, disputes, exposure.
+
+The hits themselves stay in the hit store (SQLite or Elasticsearch); everything here is
+keyed by hit id, so the review queue works the same on both. :class:`ReviewStore` is the
+interface, :class:`SqliteReviewStore` the embedded implementation. Times are ISO 8601 UTC
+strings (``wire.utc_now`` format), which order correctly as text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from store.base import StoreError
+from store.sqlite import _Transaction
+
+ROLES = ("analyst", "legal", "admin")
+DECISIONS = ("confirmed", "rejected")
+DEFAULT_PREFS = {"blur": "strong", "greyscale": True, "reveal_colour": False}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
+    email TEXT NOT NULL, roles TEXT NOT NULL, password_hash TEXT NOT NULL,
+    active INTEGER NOT NULL, prefs TEXT NOT NULL, exposure_budget INTEGER,
+    created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE TABLE IF NOT EXISTS claims (
+    hit_id TEXT PRIMARY KEY, username TEXT NOT NULL, claimed_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+    hit_id TEXT NOT NULL, username TEXT NOT NULL, decision TEXT NOT NULL,
+    reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (hit_id, username));
+CREATE TABLE IF NOT EXISTS disputes (
+    hit_id TEXT PRIMARY KEY, opened_at TEXT NOT NULL, resolved_by TEXT,
+    resolution TEXT, note TEXT, resolved_at TEXT);
+CREATE TABLE IF NOT EXISTS skips (
+    hit_id TEXT NOT NULL, username TEXT NOT NULL, until TEXT NOT NULL,
+    PRIMARY KEY (hit_id, username));
+CREATE TABLE IF NOT EXISTS reveals (
+    id INTEGER PRIMARY KEY, username TEXT NOT NULL, hit_id TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS reveals_user ON reveals (username, at);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    display_name: str
+    email: str
+    roles: frozenset[str]
+    password_hash: str = field(default="", repr=False)
+    active: bool = True
+    prefs: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PREFS))
+    exposure_budget: int | None = None  # None: the global daily budget applies
+    created_at: str = ""
+    id: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.username or not self.username.replace("-", "").replace(".", "").isalnum():
+            raise ValueError(f"bad user name {self.username!r}: letters, digits, '.', '-'")
+        unknown = set(self.roles) - set(ROLES)
+        if unknown or not self.roles:
+            raise ValueError(f"roles must be one or more of {', '.join(ROLES)}")
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: str
+    username: str
+    action: str
+    target: str
+    detail: str
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    hit_id: str
+    username: str
+    decision: str
+    reason: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    hit_id: str
+    opened_at: str
+    resolved_by: str | None = None
+    resolution: str | None = None
+    note: str | None = None
+    resolved_at: str | None = None
+
+
+class ReviewStore(Protocol):
+    """Every method is atomic. Raises StoreError for requests it refuses."""
+
+    def add_user(self, user: User) -> User: ...
+    def get_user(self, username: str) -> User:
+        """The user; StoreError if there is none."""
+        ...
+
+    def user_by_id(self, user_id: int) -> User: ...
+    def list_users(self) -> list[User]: ...
+    def update_user(self, username: str, **changes: Any) -> User:
+        """Change display_name, email, roles, password_hash, active, prefs or
+        exposure_budget."""
+        ...
+
+    def create_session(self, token_hash: str, user_id: int, csrf: str, at: str, expires: str): ...
+    def get_session(self, token_hash: str, now: str) -> tuple[int, str] | None:
+        """(user id, CSRF token) of a live session, else None."""
+        ...
+
+    def delete_session(self, token_hash: str) -> None: ...
+    def delete_sessions_of(self, user_id: int) -> None: ...
+    def audit(self, at: str, username: str, action: str, target: str = "", detail: str = ""): ...
+    def audit_entries(
+        self, username: str = "", action: str = "", limit: int = 200, offset: int = 0
+    ) -> list[AuditEntry]: ...
+    def claim(self, hit_id: str, username: str, now: str, expires: str) -> bool:
+        """Claim a hit for one user; True if it is now theirs (free, expired or
+        already theirs), False if another user holds a live claim."""
+        ...
+
+    def release(self, hit_id: str, username: str) -> None: ...
+    def claimed_by_others(self, username: str, now: str) -> set[str]: ...
+    def claim_of(self, hit_id: str, now: str) -> str | None: ...
+    def record_decision(self, decision: Decision) -> None:
+        """StoreError if this user already decided this hit."""
+        ...
+
+    def decisions(self, hit_id: str) -> list[Decision]: ...
+    def decided_by(self, username: str) -> set[str]: ...
+    def decision_counts(self, since: str) -> dict[str, dict[str, int]]: ...
+    def open_dispute(self, hit_id: str, at: str) -> None: ...
+    def resolve_dispute(self, hit_id: str, username: str, resolution: str, note: str, at: str): ...
+    def disputes(self, open_only: bool = True) -> list[Dispute]: ...
+    def skip(self, hit_id: str, username: str, until: str) -> None: ...
+    def skipped(self, username: str, now: str) -> set[str]: ...
+    def record_reveal(self, username: str, hit_id: str, at: str) -> None: ...
+    def reveals_since(self, username: str, since: str) -> int: ...
+    def settings(self) -> dict[str, Any]: ...
+    def set_setting(self, key: str, value: Any) -> None: ...
+
+
+class SqliteReviewStore:
+    """Implements :class:`ReviewStore` on SQLite (may share the file of the main store).
+    One instance per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # -- users and sessions ---------------------------------------------------------------
+    def add_user(self, user: User) -> User:
+        with self._tx() as db:
+            try:
+                cursor = db.execute(
+                    "INSERT INTO users (username,display_name,email,roles,password_hash,active,"
+                    "prefs,exposure_budget,created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        user.username,
+                        user.display_name,
+                        user.email,
+                        ",".join(sorted(user.roles)),
+                        user.password_hash,
+                        int(user.active),
+                        json.dumps(user.prefs, sort_keys=True),
+                        user.exposure_budget,
+                        user.created_at,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(f"user {user.username!r} exists already") from None
+        return self.user_by_id(int(cursor.lastrowid or 0))
+
+    def get_user(self, username: str) -> User:
+        row = self._db.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
+        if row is None:
+            raise StoreError(f"no user {username!r}")
+        return _user(row)
+
+    def user_by_id(self, user_id: int) -> User:
+        row = self._db.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no user #{user_id}")
+        return _user(row)
+
+    def list_users(self) -> list[User]:
+        return [_user(r) for r in self._db.execute("SELECT * FROM users ORDER BY username")]
+
+    def update_user(self, username: str, **changes: Any) -> User:
+        allowed = {
+            "display_name",
+            "email",
+            "roles",
+            "password_hash",
+            "active",
+            "prefs",
+            "exposure_budget",
+        }
+        if set(changes) - allowed:
+            raise StoreError(f"cannot change {sorted(set(changes) - allowed)}")
+        current = self.get_user(username)
+        values = dict(changes)
+        if "roles" in values:
+            User(username, "", "", frozenset(values["roles"]))  # validates
+            values["roles"] = ",".join(sorted(values["roles"]))
+        if "prefs" in values:
+            values["prefs"] = json.dumps({**current.prefs, **values["prefs"]}, sort_keys=True)
+        if "active" in values:
+            values["active"] = int(values["active"])
+        if values:
+            with self._tx() as db:
+                db.execute(
+                    f"UPDATE users SET {', '.join(f'{k}=?' for k in values)} WHERE username=?",
+                    (*values.values(), username),
+                )
+        return self.get_user(username)
+
+    def create_session(
+        self, token_hash: str, user_id: int, csrf: str, at: str, expires: str
+    ) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM sessions WHERE expires_at < ?", (at,))
+            db.execute(
+                "INSERT INTO sessions VALUES (?,?,?,?,?)", (token_hash, user_id, csrf, at, expires)
+            )
+
+    def get_session(self, token_hash: str, now: str) -> tuple[int, str] | None:
+        row = self._db.execute(
+            "SELECT user_id, csrf FROM sessions WHERE token_hash=? AND expires_at > ?",
+            (token_hash, now),
+        ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash=?", (token_hash,))
+
+    def delete_sessions_of(self, user_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM sessions WHERE user_id=?", (user_id,))
+
+    # -- audit -------------------------------------------------------------------------------
+    def audit(
+        self, at: str, username: str, action: str, target: str = "", detail: str = ""
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO audit (at,username,action,target,detail) VALUES (?,?,?,?,?)",
+                (at, username, action, target, detail),
+            )
+
+    def audit_entries(
+        self, username: str = "", action: str = "", limit: int = 200, offset: int = 0
+    ) -> list[AuditEntry]:
+        clauses, args = [], []
+        if username:
+            clauses.append("username=?")
+            args.append(username)
+        if action:
+            clauses.append("action LIKE ?")
+            args.append(action + "%")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            f"SELECT * FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*args, limit, offset),
+        )
+        return [
+            AuditEntry(r["at"], r["username"], r["action"], r["target"], r["detail"], r["id"])
+            for r in rows
+        ]
+
+    # -- claims, decisions, disputes, skips -------------------------------------------------
+    def claim(self, hit_id: str, username: str, now: str, expires: str) -> bool:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT username, expires_at FROM claims WHERE hit_id=?", (hit_id,)
+            ).fetchone()
+            if row is not None and row[0] != username and row[1] > now:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO claims VALUES (?,?,?,?)", (hit_id, username, now, expires)
+            )
+            return True
+
+    def release(self, hit_id: str, username: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM claims WHERE hit_id=? AND username=?", (hit_id, username))
+
+    def claimed_by_others(self, username: str, now: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT hit_id FROM claims WHERE username<>? AND expires_at > ?", (username, now)
+        )
+        return {r[0] for r in rows}
+
+    def claim_of(self, hit_id: str, now: str) -> str | None:
+        row = self._db.execute(
+            "SELECT username FROM claims WHERE hit_id=? AND expires_at > ?", (hit_id, now)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_decision(self, decision: Decision) -> None:
+        if decision.decision not in DECISIONS:
+            raise StoreError(f"unknown decision {decision.decision!r}")
+        with self._tx() as db:
+            try:
+                db.execute(
+                    "INSERT INTO decisions VALUES (?,?,?,?,?)",
+                    (
+                        decision.hit_id,
+                        decision.username,
+                        decision.decision,
+                        decision.reason,
+                        decision.at,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise StoreError(f"{decision.username} already decided this hit") from None
+            db.execute(
+                "DELETE FROM claims WHERE hit_id=? AND username=?",
+                (decision.hit_id, decision.username),
+            )
+
+    def decisions(self, hit_id: str) -> list[Decision]:
+        rows = self._db.execute("SELECT * FROM decisions WHERE hit_id=? ORDER BY at", (hit_id,))
+        return [Decision(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def decided_by(self, username: str) -> set[str]:
+        rows = self._db.execute("SELECT hit_id FROM decisions WHERE username=?", (username,))
+        return {r[0] for r in rows}
+
+    def decision_counts(self, since: str) -> dict[str, dict[str, int]]:
+        """Per user, decisions per kind since ``since``."""
+        out: dict[str, dict[str, int]] = {}
+        rows = self._db.execute(
+            "SELECT username, decision, COUNT(*) FROM decisions WHERE at >= ? "
+            "GROUP BY username, decision",
+            (since,),
+        )
+        for user, kind, n in rows:
+            out.setdefault(user, {})[kind] = n
+        return out
+
+    def open_dispute(self, hit_id: str, at: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO disputes (hit_id, opened_at) VALUES (?,?)", (hit_id, at)
+            )
+
+    def resolve_dispute(
+        self, hit_id: str, username: str, resolution: str, note: str, at: str
+    ) -> None:
+        if resolution not in DECISIONS:
+            raise StoreError(f"unknown resolution {resolution!r}")
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE disputes SET resolved_by=?, resolution=?, note=?, resolved_at=? "
+                "WHERE hit_id=? AND resolved_at IS NULL",
+                (username, resolution, note, at, hit_id),
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"no open dispute for hit {hit_id}")
+
+    def disputes(self, open_only: bool = True) -> list[Dispute]:
+        where = " WHERE resolved_at IS NULL" if open_only else ""
+        rows = self._db.execute(f"SELECT * FROM disputes{where} ORDER BY opened_at")
+        return [Dispute(*tuple(r)) for r in rows]
+
+    def skip(self, hit_id: str, username: str, until: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO skips VALUES (?,?,?)", (hit_id, username, until))
+            db.execute("DELETE FROM claims WHERE hit_id=? AND username=?", (hit_id, username))
+
+    def skipped(self, username: str, now: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT hit_id FROM skips WHERE username=? AND until > ?", (username, now)
+        )
+        return {r[0] for r in rows}
+
+    # -- exposure and settings --------------------------------------------------------------
+    def record_reveal(self, username: str, hit_id: str, at: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO reveals (username, hit_id, at) VALUES (?,?,?)", (username, hit_id, at)
+            )
+
+    def reveals_since(self, username: str, since: str) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM reveals WHERE username=? AND at >= ?", (username, since)
+        ).fetchone()
+        return int(row[0])
+
+    def settings(self) -> dict[str, Any]:
+        return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT * FROM settings")}
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO settings VALUES (?,?)", (key, json.dumps(value)))
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        username=row["username"],
+        display_name=row["display_name"],
+        email=row["email"],
+        roles=frozenset(row["roles"].split(",")),
+        password_hash=row["password_hash"],
+        active=bool(row["active"]),
+        prefs={**DEFAULT_PREFS, **json.loads(row["prefs"])},
+        exposure_budget=row["exposure_budget"],
+        created_at=row["created_at"],
+        id=row["id"],
+    )
