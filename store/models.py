@@ -10,7 +10,11 @@ from urllib.parse import urlsplit
 from hashing import MatchRule, parse_hash
 
 HIT_STATUSES = ("pending", "confirmed", "rejected")
-TARGET_KINDS = ("website",)
+# website: pages and their links; telegram: a public channel preview (t.me/s/<name>);
+# feed: an RSS or Atom feed; sitemap: a sitemap or sitemap index (XML).
+TARGET_KINDS = ("website", "telegram", "feed", "sitemap")
+# http: pages as served; browser: pages rendered by Chromium (JavaScript sites).
+RENDER_MODES = ("http", "browser")
 _CASE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
@@ -91,7 +95,9 @@ class Reference:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A place to crawl for a case: a website seed with its crawl bounds and schedule."""
+    """A place to crawl for a case: a seed of some ``kind`` (see :data:`TARGET_KINDS`)
+    with its crawl bounds, how its pages are rendered, and its schedule (a target is due
+    ``interval_seconds`` after it was last crawled, unless disabled)."""
 
     case_id: str
     url: str
@@ -104,6 +110,8 @@ class Target:
     id: int = 0
     created_at: str = ""
     last_crawled_at: str | None = None
+    render: str = "http"
+    enabled: bool = True
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
@@ -111,6 +119,8 @@ class Target:
             raise ValueError(f"bad target URL {self.url!r}: need http(s)://host/...")
         if self.kind not in TARGET_KINDS:
             raise ValueError(f"unknown target kind {self.kind!r}")
+        if self.render not in RENDER_MODES:
+            raise ValueError(f"unknown render mode {self.render!r} (http or browser)")
         if self.max_depth < 0 or self.max_pages < 1 or self.interval_seconds < 60:
             raise ValueError("depth must be >= 0, pages >= 1 and interval >= 60 seconds")
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from hashing import MatchRule
 from store.base import StoreError
+from store.crawlstate import CrawlStateMixin, migrate, target_of
 from store.hitquery import HitQuery
 from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
 from store.sighting import first_sighting, merge
@@ -54,8 +55,10 @@ CREATE TABLE IF NOT EXISTS crawl_reports (
 """
 
 
-class SqliteStore:
-    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQLite."""
+class SqliteStore(CrawlStateMixin):
+    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQLite, and the
+    crawler's :class:`store.evidence.EvidenceStore` and ``CrawlStateStore``
+    (:mod:`store.crawlstate`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -66,6 +69,7 @@ class SqliteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        migrate(self._db)
 
     def close(self) -> None:
         self._db.close()
@@ -170,7 +174,8 @@ class SqliteStore:
         with self._tx() as db:
             cursor = db.execute(
                 "INSERT INTO targets (case_id,kind,url,allowed_domains,max_depth,max_pages,"
-                "interval_seconds,obey_robots,created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                "interval_seconds,obey_robots,created_at,render,enabled) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     target.case_id,
                     target.kind,
@@ -181,28 +186,15 @@ class SqliteStore:
                     target.interval_seconds,
                     int(target.obey_robots),
                     target.created_at,
+                    target.render,
+                    int(target.enabled),
                 ),
             )
         return replace(target, id=int(cursor.lastrowid or 0))
 
     def targets(self, case_id: str) -> list[Target]:
         rows = self._db.execute("SELECT * FROM targets WHERE case_id=? ORDER BY id", (case_id,))
-        return [
-            Target(
-                case_id=r["case_id"],
-                url=r["url"],
-                allowed_domains=tuple(json.loads(r["allowed_domains"])),
-                max_depth=r["max_depth"],
-                max_pages=r["max_pages"],
-                interval_seconds=r["interval_seconds"],
-                obey_robots=bool(r["obey_robots"]),
-                kind=r["kind"],
-                id=r["id"],
-                created_at=r["created_at"],
-                last_crawled_at=r["last_crawled_at"],
-            )
-            for r in rows
-        ]
+        return [target_of(r) for r in rows]
 
     def save_crawl_report(self, report: CrawlReport) -> CrawlReport:
         with self._tx() as db:

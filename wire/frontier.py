@@ -31,6 +31,7 @@ class PageRequest:
     allowed_domains: tuple[str, ...]
     obey_robots: bool = True
     crawl_id: str = ""  # one crawl round of the target: dedup and page limits are per round
+    render: str = "http"  # "browser": the page is rendered by Chromium (optional, v1-compatible)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -67,4 +68,11 @@ class PageRequest:
             allowed_domains=tuple(domains),
             obey_robots=obey,
             crawl_id=str(data.get("crawl_id", "")),
+            render=_render(data.get("render", "http")),
         )
+
+
+def _render(value: Any) -> str:
+    if value not in ("http", "browser"):
+        raise RecordError("field 'render' must be 'http' or 'browser'")
+    return str(value)
