@@ -1,31 +1,27 @@
-"""Downloader middleware that refuses requests to forbidden addresses.
+"""Downloader middleware that refuses requests to forbidden addresses before any I/O.
 
-Every request (pages, images, robots.txt, each redirect hop) passes through it: the host
-is resolved and the request is refused if any address it resolves to is forbidden by
-:func:`crawler.addresses.forbidden_reason`. Settings: ``RADAR_ALLOWED_NETWORKS`` (CIDR
-list, the opt-in for tests and the local demo).
+Every request (pages, images, robots.txt, each redirect hop: Scrapy's redirect middleware
+hands each hop back to the scheduler, so it passes here again) is checked: the scheme
+must be http(s) and a host that is an IP literal must not be forbidden by
+:func:`crawler.addresses.forbidden_reason`. Host *names* are checked where they are
+resolved, at connect time, by :class:`crawler.resolver.GuardedResolver` (Scrapy's own
+downloads) and :class:`crawler.proxy.GuardedProxy` (everything the browser loads), so
+the address checked is the address connected to. Settings: ``RADAR_ALLOWED_NETWORKS``
+(CIDR list, the opt-in for tests and the local demo).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThread
 
 from crawler.addresses import Network, forbidden_reason, parse_networks
 
 log = logging.getLogger(__name__)
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
 
 
 class AddressGuardMiddleware:
@@ -43,29 +39,16 @@ class AddressGuardMiddleware:
         log.info("refused %s: %s", request.url, reason)
         raise IgnoreRequest(f"refused {request.url}: {reason}")
 
-    def _check(self, request: Any, addresses: list[str]) -> None:
-        for address in addresses:
-            reason = forbidden_reason(address, self.allowed)
-            if reason:
-                self._refuse(request, f"{urlsplit(request.url).hostname} is {address}, {reason}")
-
-    async def process_request(self, request: Any, spider: Any = None) -> None:
+    def process_request(self, request: Any, spider: Any = None) -> None:
         parts = urlsplit(request.url)
         host = parts.hostname
         if not host or parts.scheme not in ("http", "https"):
             self._refuse(request, "not an http(s) URL with a host")
             return
         try:
-            ipaddress.ip_address(host)
+            address = ipaddress.ip_address(host)
         except ValueError:
-            pass
-        else:
-            self._check(request, [host])
-            return
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            addresses = await maybe_deferred_to_future(deferToThread(_resolve, host, port))
-        except OSError as exc:
-            self.stats.inc_value("radar/errors/dns")
-            raise IgnoreRequest(f"cannot resolve {host}: {exc}") from None
-        self._check(request, addresses)
+            return  # a name: checked when resolved (GuardedResolver, GuardedProxy)
+        reason = forbidden_reason(address, self.allowed)
+        if reason:
+            self._refuse(request, f"{host} is {reason}")

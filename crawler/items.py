@@ -1,4 +1,4 @@
-"""The item the spider yields for every fetched image."""
+"""The item the spider yields for every fetched image, and the page it was found on."""
 
 from __future__ import annotations
 
@@ -8,12 +8,34 @@ from hashing import ImageHashes
 
 
 @dataclass(slots=True)
+class PageSeen:
+    """A fetched page as evidence needs it. ``html`` is the text the crawler parsed (for
+    browser targets the DOM after scripts ran); it is kept out of ``repr``."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, str]
+    title: str
+    sha256: str  # of ``html`` as UTF-8
+    fetched_at: str
+    rendered: bool = False
+    html: str = field(default="", repr=False)
+
+
+@dataclass(slots=True)
 class ImageItem:
     """One fetched image and where it was found.
 
     ``body`` holds the image bytes only between the spider and the hashing pipeline, which
     replaces it with ``hashes`` and sets it to None. It is left out of ``repr`` so that no
     log line, even an error report about the item, can carry image bytes.
+
+    ``image_url`` is the image's name in hits and evidence: the URL found on the page, or
+    for a channel photo its permanent post URL; ``fetched_url`` is what was requested and
+    ``final_url`` where redirects ended. An *unchanged* item (the server answered 304, or
+    the image is known by its key) arrives without a body and with ``hashes`` already set
+    from the crawl state.
     """
 
     image_url: str
@@ -26,3 +48,11 @@ class ImageItem:
     how: str
     body: bytes | None = field(default=None, repr=False)
     hashes: ImageHashes | None = None
+    fetched_url: str = ""
+    final_url: str = ""
+    redirects: tuple[str, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str = ""
+    last_modified: str = ""
+    unchanged: bool = False
+    page: PageSeen | None = field(default=None, repr=False)

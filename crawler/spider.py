@@ -1,15 +1,21 @@
 """Spiders: pages in, every image found on them out (as bytes in memory).
 
 :class:`ImageSpider` holds what every spider does with a page: extract image URLs and
-fetch them (wherever they are hosted: re-uploads often sit on a CDN domain), and pick the
-links to follow (inside the target's allowed domains, within its depth and page limits).
-:class:`TargetSpider` crawls one target in one process (embedded mode); the frontier
-spider (:mod:`crawler.frontier`) shares pages with other processes over Kafka. Both
-produce :class:`crawler.items.ImageItem` objects for the hashing pipeline.
+fetch them (wherever they are hosted: re-uploads often sit on a CDN domain), pick the
+links to follow (inside the target's allowed domains, within its depth and page limits
+and the spider-trap rules of :mod:`crawler.traps`), remember what it saw for incremental
+crawls, and keep the page as evidence. :class:`TargetSpider` crawls one target in one
+process (embedded mode) of any kind: a website (optionally rendered by Chromium), a
+feed, a sitemap or a public Telegram channel. The frontier spider
+(:mod:`crawler.frontier`) shares pages with other processes over Kafka. All produce
+:class:`crawler.items.ImageItem` objects for the hashing pipeline.
+
+Every refusal is counted in the crawl stats under ``radar/refused/<reason>``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -18,15 +24,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 
-from crawler.extract import extract_images, extract_links
-from crawler.items import ImageItem
+from crawler import incremental
+from crawler.channel import parse_channel, preview_url
+from crawler.extract import ImageRef, extract_images, extract_links
+from crawler.feeds import parse_xml
+from crawler.items import ImageItem, PageSeen
+from crawler.resolver import ForbiddenAddressError
+from crawler.sniff import RASTER, sniff
+from crawler.traps import TrapGuard, TrapLimits
+from store.evidence import clean_headers
 from store.models import Target
 from wire import PageRequest, site_of, utc_now
 
 log = logging.getLogger(__name__)
+
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 
 
 def in_domains(url: str, domains: tuple[str, ...]) -> bool:
@@ -37,7 +52,7 @@ def in_domains(url: str, domains: tuple[str, ...]) -> bool:
 def seed_request(target: Target) -> PageRequest:
     """The first page of a target, with the bounds every later page inherits."""
     return PageRequest(
-        url=target.url,
+        url=preview_url(target.url) if target.kind == "telegram" else target.url,
         case_id=target.case_id,
         target_id=target.id,
         depth=0,
@@ -45,107 +60,280 @@ def seed_request(target: Target) -> PageRequest:
         max_pages=target.max_pages,
         allowed_domains=target.allowed_domains,
         obey_robots=target.obey_robots,
+        render=target.render,
     )
+
+
+def page_title(response: TextResponse) -> str:
+    try:
+        return " ".join((response.css("title::text").get() or "").split())[:500]
+    except Exception:
+        return ""
 
 
 class ImageSpider(scrapy.Spider):
     """The page logic shared by every spider. Page limits are counted per target, by the
-    process that crawls the target's pages."""
+    process that crawls the target's pages.
 
-    def __init__(self, max_image_bytes: int = 32 * 1024 * 1024, **kwargs: Any) -> None:
+    ``state`` (optional, :class:`store.evidence.CrawlStateStore`) makes crawls
+    incremental: pages and images are requested with the validators of the last crawl
+    and a 304 reuses what was stored. ``browser_page_methods`` builds the scroll step
+    for pages rendered by Chromium."""
+
+    def __init__(
+        self,
+        max_image_bytes: int = 32 * 1024 * 1024,
+        max_page_bytes: int = MAX_PAGE_BYTES,
+        state: Any = None,
+        trap_limits: TrapLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.max_image_bytes = max_image_bytes
+        self.max_page_bytes = max_page_bytes
+        self.state = state
+        self.trap_limits = trap_limits or TrapLimits()
         self.pages_scheduled: Counter[tuple[int, str]] = Counter()  # (target, crawl round)
+        self.traps: dict[tuple[int, str], TrapGuard] = {}
 
+    def count(self, key: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(key, n)
+
+    # -- requests -----------------------------------------------------------------------------
     def page_request(self, page: PageRequest, **meta: Any) -> scrapy.Request:
+        headers = {}
+        known = self.state.page_state(page.target_id, page.url) if self.state else None
+        if known is not None:
+            headers = incremental.conditional_headers(known.etag, known.last_modified)
+            meta["radar_page_state"] = known
+        meta = {
+            "radar_page": page,
+            "radar_kind": "page",
+            "allow_offsite": True,
+            "dont_obey_robotstxt": not page.obey_robots,
+            "download_maxsize": self.max_page_bytes,
+            **meta,
+        }
+        if page.render == "browser":
+            from scrapy_playwright.page import PageMethod  # type: ignore[import-untyped]
+
+            from crawler.browser import scroll_for_images
+
+            meta["playwright"] = True
+            meta["playwright_page_methods"] = [PageMethod(scroll_for_images)]
+            headers = {}  # a rendered page is always rendered afresh
         return scrapy.Request(
-            page.url,
-            callback=self.parse,
+            page.url, callback=self.parse, errback=self.failed, headers=headers, meta=meta
+        )
+
+    def image_request(
+        self, ref: ImageRef, page: PageRequest, page_seen: PageSeen | None, key: str = ""
+    ) -> scrapy.Request | None:
+        """The request for one image found on a page, or None if it is refused."""
+        if len(ref.url) > self.trap_limits.max_url_length:
+            self.count("radar/refused/url_length")
+            return None
+        headers = {}
+        known = self.state.image_state(key or ref.url) if self.state else None
+        if known is not None and known.hashes:
+            headers = incremental.conditional_headers(known.etag, known.last_modified)
+        return scrapy.Request(
+            ref.url,
+            callback=self.parse_image,
             errback=self.failed,
+            priority=10,
+            headers=headers,
             meta={
+                "radar_kind": "image",
                 "radar_page": page,
-                "radar_kind": "page",
+                "radar_page_url": page_seen.final_url if page_seen else page.url,
+                "radar_page_seen": page_seen,
+                "radar_how": ref.how,
+                "radar_image_key": key,
+                "radar_image_state": known,
                 "allow_offsite": True,
                 "dont_obey_robotstxt": not page.obey_robots,
-                **meta,
+                "download_maxsize": self.max_image_bytes,
             },
         )
 
-    def page_parts(self, response: Response) -> tuple[list[scrapy.Request], list[PageRequest]]:
-        """The image requests and the next pages of a fetched page (either may be empty)."""
-        self.crawler.stats.inc_value("radar/pages")
-        page: PageRequest = response.meta["radar_page"]
-        content_type = (response.headers.get("Content-Type") or b"text/html").lower()
-        if not isinstance(response, TextResponse) or b"html" not in content_type:
-            self.crawler.stats.inc_value("radar/pages_not_html")
-            return [], []
-        text = response.text
-        images = []
-        max_url = self.crawler.settings.getint("URLLENGTH_LIMIT", 2083)
-        for ref in extract_images(text, response.url):
-            self.crawler.stats.inc_value("radar/images_found")
-            if len(ref.url) > max_url:
-                self.crawler.stats.inc_value("radar/refused/url_length")
-                continue
-            images.append(
-                scrapy.Request(
-                    ref.url,
-                    callback=self.parse_image,
-                    errback=self.failed,
-                    priority=10,
-                    meta={
-                        "radar_kind": "image",
-                        "radar_page": page,
-                        "radar_page_url": response.url,
-                        "radar_how": ref.how,
-                        "allow_offsite": True,
-                        "dont_obey_robotstxt": not page.obey_robots,
-                        "download_maxsize": self.max_image_bytes,
-                    },
-                )
-            )
-        links = []
-        if page.depth < page.max_depth:
-            for url in extract_links(text, response.url):
-                if not in_domains(url, page.allowed_domains):
-                    continue
-                if self.pages_scheduled[page.target_id, page.crawl_id] >= page.max_pages:
-                    self.crawler.stats.inc_value("radar/refused/page_limit")
-                    continue
-                # Counted when scheduled, so duplicates dropped by the dupefilter count too:
-                # the limit bounds work, it is not an exact page count.
-                self.pages_scheduled[page.target_id, page.crawl_id] += 1
-                links.append(replace(page, url=url, depth=page.depth + 1))
-        return images, links
+    # -- pages --------------------------------------------------------------------------------
+    def page_seen(self, response: Response) -> PageSeen | None:
+        if not isinstance(response, TextResponse):
+            return None
+        html = response.text
+        return PageSeen(
+            url=(response.meta.get("redirect_urls") or [response.url])[0],
+            final_url=response.url,
+            status=response.status,
+            headers=clean_headers(response.headers),
+            title=page_title(response),
+            sha256=hashlib.sha256(html.encode("utf-8", "replace")).hexdigest(),
+            fetched_at=utc_now(),
+            rendered="playwright" in response.flags,
+            html=html,
+        )
 
-    def parse_image(self, response: Response, **kwargs: Any) -> Iterator[ImageItem]:
-        self.crawler.stats.inc_value("radar/images")
+    def page_parts(self, response: Response) -> tuple[list[Any], list[PageRequest]]:
+        """The image requests (or, for a page that is really an image, its item) and the
+        next pages of a fetched page (either may be empty)."""
+        self.count("radar/pages")
         page: PageRequest = response.meta["radar_page"]
-        yield ImageItem(
-            # The URL as found on the page: what a notice names. Redirect hops are
-            # followed by Scrapy (and each one passes the address guard).
-            image_url=(response.meta.get("redirect_urls") or [response.url])[0],
-            page_url=response.meta["radar_page_url"],
-            site=site_of(response.url),
+        if response.status == 304 and response.meta.get("radar_page_state") is not None:
+            known = response.meta["radar_page_state"]
+            self.count("radar/pages_unchanged")
+            refs = [ImageRef(url, how) for url, how in known.images]
+            unchanged = PageSeen(
+                url=page.url,
+                final_url=response.url,
+                status=304,
+                headers=clean_headers(response.headers),
+                title="",
+                sha256=known.sha256,  # the snapshot of the crawl that last saw it change
+                fetched_at=utc_now(),
+            )
+            return self._images(refs, page, unchanged), self._links(list(known.links), page)
+        kind = sniff(response.body[:1024])
+        if kind in RASTER:  # a page URL that serves an image: hash it like one
+            self.count("radar/sniffed/page_is_image")
+            response.meta.setdefault("radar_page_url", response.url)
+            return list(self.parse_image(response)), []
+        content_type = (response.headers.get("Content-Type") or b"text/html").lower()
+        is_html = b"html" in content_type or kind == "html"
+        if not isinstance(response, TextResponse) or not is_html or kind in ("binary", "svg"):
+            self.count("radar/pages_not_html")
+            return [], []
+        seen = self.page_seen(response)
+        assert seen is not None
+        refs = extract_images(seen.html, response.url)
+        self.count("radar/images_found", len(refs))
+        links = extract_links(seen.html, response.url) if page.depth < page.max_depth else []
+        if self.state is not None:
+            self.state.save_page_state(
+                incremental.page_state_of(page.target_id, page.url, response, seen, refs, links)
+            )
+        self._browser_stats(response)
+        return self._images(refs, page, seen), self._links(links, page)
+
+    def _images(
+        self, refs: list[ImageRef], page: PageRequest, seen: PageSeen | None
+    ) -> list[scrapy.Request]:
+        requests = [self.image_request(ref, page, seen) for ref in refs]
+        return [r for r in requests if r is not None]
+
+    def _links(self, urls: list[str], page: PageRequest) -> list[PageRequest]:
+        if page.depth >= page.max_depth:
+            return []
+        round_key = (page.target_id, page.crawl_id)
+        traps = self.traps.setdefault(round_key, TrapGuard(self.trap_limits))
+        links = []
+        for url in urls:
+            if not in_domains(url, page.allowed_domains):
+                continue
+            if self.pages_scheduled[round_key] >= page.max_pages:
+                self.count("radar/refused/page_limit")
+                continue
+            reason = traps.refuse(url)
+            if reason:
+                self.count(f"radar/refused/{reason}")
+                continue
+            # Counted when scheduled, so duplicates dropped by the dupefilter count too:
+            # the limit bounds work, it is not an exact page count.
+            self.pages_scheduled[round_key] += 1
+            links.append(replace(page, url=url, depth=page.depth + 1))
+        return links
+
+    def _browser_stats(self, response: Response) -> None:
+        for method in response.meta.get("playwright_page_methods") or ():
+            result = getattr(method, "result", None)
+            if isinstance(result, dict):
+                self.count("radar/browser/pages")
+                self.count("radar/browser/scroll_rounds", int(result.get("rounds", 0)))
+                self.count("radar/browser/load_more_clicks", int(result.get("clicks", 0)))
+                self.count(f"radar/browser/stopped/{result.get('stopped', 'unknown')}")
+
+    # -- images -------------------------------------------------------------------------------
+    def parse_image(self, response: Response, **kwargs: Any) -> Iterator[ImageItem]:
+        page: PageRequest = response.meta["radar_page"]
+        known = response.meta.get("radar_image_state")
+        requested = (response.meta.get("redirect_urls") or [response.url])[0]
+        key = response.meta.get("radar_image_key") or requested
+        item = ImageItem(
+            # The URL as found on the page (or the post's key): what a notice names.
+            # Redirect hops are followed by Scrapy, each one through the address rule.
+            image_url=key,
+            page_url=response.meta.get("radar_page_url", page.url),
+            site=site_of(response.meta.get("radar_page_url", response.url)),
             case_id=page.case_id,
             target_id=page.target_id,
             http_status=response.status,
             fetched_at=utc_now(),
             how=response.meta.get("radar_how", ""),
-            body=response.body,
+            fetched_url=requested,
+            final_url=response.url,
+            redirects=tuple(response.meta.get("redirect_urls") or ())[1:],
+            headers=clean_headers(response.headers),
+            etag=incremental.header(response, b"ETag"),
+            last_modified=incremental.header(response, b"Last-Modified"),
+            page=response.meta.get("radar_page_seen"),
+        )
+        if response.status == 304 and known is not None and known.hashes:
+            self.count("radar/images_unchanged")
+            item.hashes, item.unchanged = incremental.hashes_of(known), True
+        elif response.status != 200:
+            self.count(f"radar/errors/image/http_{response.status}")
+            return
+        else:
+            self.count("radar/images")
+            if sniff(response.body[:1024]) not in RASTER:
+                self.count("radar/sniffed/image_not_raster")
+            item.body = response.body
+        yield item
+
+    def known_image(
+        self, ref: ImageRef, key: str, page: PageRequest, seen: PageSeen | None
+    ) -> ImageItem | None:
+        """An item for an image already hashed under ``key`` (a channel post: immutable),
+        built from the crawl state without any download; None if it is not known."""
+        known = self.state.image_state(key) if self.state else None
+        if known is None or not known.hashes:
+            return None
+        self.count("radar/images_known")
+        return ImageItem(
+            image_url=key,
+            page_url=seen.final_url if seen else page.url,
+            site=site_of(page.url),
+            case_id=page.case_id,
+            target_id=page.target_id,
+            http_status=200,
+            fetched_at=utc_now(),
+            how=ref.how,
+            hashes=incremental.hashes_of(known),
+            fetched_url=known.url,
+            final_url=known.url,
+            unchanged=True,
+            page=seen,
         )
 
+    # -- failures ------------------------------------------------------------------------------
     def failed(self, failure: Any) -> None:
         if failure.check(IgnoreRequest):
             return  # a refusal (robots.txt, address guard), counted where it was made
         kind = failure.request.meta.get("radar_kind", "page")
+        if failure.check(ForbiddenAddressError):
+            self.count("radar/refused/address")
+            log.info("refused %s: %s", failure.request.url, failure.getErrorMessage())
+            return
+        if failure.check(DownloadCancelledError):
+            self.count(f"radar/refused/too_large/{kind}")
+            return
         error = failure.type.__name__ if failure.type else "Error"
-        self.crawler.stats.inc_value(f"radar/errors/{kind}/{error}")
+        self.count(f"radar/errors/{kind}/{error}")
         log.info("%s failed: %s (%s)", kind, failure.request.url, failure.getErrorMessage())
 
 
 class TargetSpider(ImageSpider):
-    """Crawls one target in this process: the seed, then the links it finds."""
+    """Crawls one target in this process: the seed, then what it leads to."""
 
     name = "target"
 
@@ -158,10 +346,66 @@ class TargetSpider(ImageSpider):
 
     async def start(self) -> Any:
         self.pages_scheduled[self.target.id, ""] = 1
-        yield self.page_request(seed_request(self.target))
+        seed = seed_request(self.target)
+        callback = {"telegram": self.parse_channel, "feed": self.parse_xml}.get(self.target.kind)
+        if self.target.kind == "sitemap":
+            callback = self.parse_xml
+        request = self.page_request(seed)
+        yield request.replace(callback=callback) if callback else request
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         images, links = self.page_parts(response)
         yield from images
         for link in links:
             yield self.page_request(link)
+
+    def parse_xml(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        """A feed or sitemap: its images, its pages (crawled as website pages, depth 1)
+        and, for a sitemap index, its child sitemaps (bounded by the page limit)."""
+        self.count("radar/pages")
+        page: PageRequest = response.meta["radar_page"]
+        found = parse_xml(response.body, response.url)
+        if found.kind == "unknown":
+            self.count("radar/errors/page/not_a_feed")
+            return
+        self.count(f"radar/xml/{found.kind}")
+        seen = self.page_seen(response)
+        self.count("radar/images_found", len(found.images))
+        yield from self._images(found.images, page, seen)
+        as_parent = replace(page, max_depth=max(page.max_depth, 1))
+        for link in self._links(found.pages, as_parent):
+            yield self.page_request(link)
+        for link in self._links(found.sitemaps, replace(page, max_depth=page.depth + 1)):
+            yield self.page_request(link).replace(callback=self.parse_xml)
+
+    def parse_channel(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        """One preview page of a public channel: its photos (keyed by post), then the
+        next older page while the page limit allows."""
+        self.count("radar/pages")
+        page: PageRequest = response.meta["radar_page"]
+        if not isinstance(response, TextResponse):
+            self.count("radar/pages_not_html")
+            return
+        seen = self.page_seen(response)
+        assert seen is not None
+        channel = parse_channel(seen.html, response.url)
+        self.count("radar/channel/posts", len(channel.post_ids))
+        self.count("radar/images_found", len(channel.photos))
+        for photo in channel.photos:
+            ref = ImageRef(photo.image_url, photo.how)
+            known = self.known_image(ref, photo.key, page, seen)
+            if known is not None:
+                yield known
+                continue
+            request = self.image_request(ref, page, seen, key=photo.key)
+            if request is not None:
+                yield request
+        if channel.older is None:
+            return
+        round_key = (page.target_id, page.crawl_id)
+        if self.pages_scheduled[round_key] >= page.max_pages:
+            self.count("radar/refused/page_limit")
+            return
+        self.pages_scheduled[round_key] += 1
+        older = replace(page, url=channel.older, depth=page.depth + 1)
+        yield self.page_request(older).replace(callback=self.parse_channel)

@@ -1,9 +1,13 @@
 """Hash each image in memory, then drop its bytes.
 
+An item marked ``unchanged`` (the server answered 304, or a channel photo already known
+by its key) carries its stored hashes and no body: it passes through untouched.
+
 Settings: ``RADAR_MAX_IMAGE_BYTES``, ``RADAR_MAX_IMAGE_PIXELS`` (decode limits) and
 ``RADAR_HASH_CACHE_SIZE`` (content digests remembered per crawl, so the same bytes seen
-at another URL are not decoded again). Hashing runs in Twisted's thread pool: decoding
-releases the GIL, so it overlaps with downloads.
+at another URL are not decoded again) and ``RADAR_STATE_STORE`` (the crawl state: bytes
+identical to what an earlier crawl hashed at the same URL are not decoded again).
+Hashing runs in Twisted's thread pool: decoding releases the GIL, so it overlaps with downloads.
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ log = logging.getLogger(__name__)
 
 
 class HashPipeline:
-    def __init__(self, stats: Any, limits: DecodeLimits, cache_size: int) -> None:
+    def __init__(
+        self, stats: Any, limits: DecodeLimits, cache_size: int, state: Any = None
+    ) -> None:
         self.stats = stats
         self.limits = limits
         self.cache_size = cache_size
+        self.state = state
         self._cache: OrderedDict[str, ImageHashes] = OrderedDict()
 
     @classmethod
@@ -38,18 +45,29 @@ class HashPipeline:
             max_bytes=settings.getint("RADAR_MAX_IMAGE_BYTES", default.max_bytes),
             max_pixels=settings.getint("RADAR_MAX_IMAGE_PIXELS", default.max_pixels),
         )
-        return cls(crawler.stats, limits, settings.getint("RADAR_HASH_CACHE_SIZE", 100_000))
+        return cls(
+            crawler.stats,
+            limits,
+            settings.getint("RADAR_HASH_CACHE_SIZE", 100_000),
+            settings.get("RADAR_STATE_STORE"),
+        )
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, ImageItem):
             return item
         body, item.body = item.body, None  # from here on only this frame holds the bytes
+        if body is None and item.unchanged and item.hashes is not None:
+            self.stats.inc_value("radar/hash_skipped_unchanged")  # hashes from crawl state
+            return item
         if body is None:
             raise DropItem("image item without a body", log_level="INFO")
         digest = hashlib.sha256(body).hexdigest()
         cached = self._cache.get(digest)
         if cached is not None:
             self._cache.move_to_end(digest)
+        else:
+            cached = self._remembered(item.image_url, digest)
+        if cached is not None:
             self.stats.inc_value("radar/hash_cache_hits")
             item.hashes = cached
             return item
@@ -66,3 +84,17 @@ class HashPipeline:
             self._cache.popitem(last=False)
         item.hashes = hashes
         return item
+
+    def _remembered(self, url: str, digest: str) -> ImageHashes | None:
+        """The hashes an earlier crawl stored for exactly these bytes at this URL."""
+        if self.state is None:
+            return None
+        known = self.state.image_state(url)
+        if known is None or known.sha256 != digest or not known.hashes:
+            return None
+        from crawler.incremental import hashes_of
+
+        try:
+            return hashes_of(known)
+        except (KeyError, ValueError):
+            return None

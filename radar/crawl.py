@@ -1,5 +1,12 @@
 """Running crawls in embedded mode: Scrapy, the in-process bus and the match worker in
-one process, with a live progress line and a per-target report at the end."""
+one process, with a live progress line and a per-target report at the end.
+
+Each target gets its own crawler (its own stats, so its own report). Crawls are
+incremental (the store remembers validators and hashes) and keep evidence for every
+image that became a hit (:class:`EvidenceKeeper`). Targets rendered by a browser need
+Chromium; without it :func:`run_crawls` raises :class:`crawler.browser.BrowserMissing`
+before anything starts.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +21,35 @@ from crawler.settings import crawl_settings
 from crawler.spider import TargetSpider
 from matcher import MatchWorker
 from store import CrawlReport, SqliteStore, Target
-from wire import HASHES_TOPIC, utc_now
+from store.evidence import Evidence
+from wire import HASHES_TOPIC, HashRecord, utc_now
 
 log = logging.getLogger(__name__)
 
 REPORT_KEYS = {
     "pages": "radar/pages",
+    "pages_unchanged": "radar/pages_unchanged",
     "images": "radar/images",
+    "images_unchanged": "radar/images_unchanged",
+    "images_known": "radar/images_known",
     "hashed": "radar/hashed",
     "published": "radar/published",
     "cache_hits": "radar/hash_cache_hits",
+    "evidence_kept": "radar/evidence_kept",
     "refused_address": "radar/refused/address",
     "refused_robots": "robotstxt/forbidden",
     "refused_page_limit": "radar/refused/page_limit",
+    "retries": "retry/count",
+}
+# Stats whose every key becomes a report count: prefix -> report name prefix.
+REPORT_PREFIXES = {
+    "radar/refused/": "refused_",
+    "radar/hash_errors/": "error:",
+    "radar/errors/": "error:",
+    "radar/browser/": "browser:",
+    "radar/sniffed/": "sniffed:",
+    "radar/channel/": "channel:",
+    "radar/xml/": "xml:",
 }
 
 
@@ -39,14 +62,52 @@ class CrawlRun:
     hits: int = 0
 
 
-def _counts(stats: dict[str, Any], hits: int) -> dict[str, int]:
+class EvidenceKeeper:
+    """Subscribed to the hash topic in place of the match worker: matches each record
+    and remembers which sightings became hits, so that the evidence pipeline (which runs
+    after the record was published, i.e. matched: the in-process bus is synchronous)
+    keeps evidence for exactly those. ``capture`` returns whether it stored anything."""
+
+    def __init__(self, worker: MatchWorker, store: SqliteStore) -> None:
+        self.worker = worker
+        self.store = store
+        self._hits: dict[tuple[str, str, str], list[str]] = {}  # sighting -> case ids
+
+    def __deepcopy__(self, memo: dict[int, object]) -> object:
+        return self  # travels in Scrapy's settings, which are deep-copied
+
+    def handle(self, key: str, value: bytes) -> None:
+        hits = self.worker.handle(key, value)
+        if hits:
+            record = HashRecord.from_json(value)
+            sighting = (record.image_url, record.fetched_at, record.content_sha256)
+            self._hits[sighting] = sorted({hit.case_id for hit in hits})
+
+    def capture(self, evidence: Evidence, page_html: str | None) -> bool:
+        sighting = (evidence.image_url, evidence.fetched_at, evidence.content_sha256)
+        cases = self._hits.pop(sighting, None)
+        if not cases or evidence.case_id not in cases:
+            return False
+        self.store.save_evidence(evidence, page_html)
+        return True
+
+
+def report_counts(stats: dict[str, Any], hits: int) -> dict[str, int]:
+    """The counters of one target's crawl, from its Scrapy stats."""
     counts = {name: int(stats.get(key, 0)) for name, key in REPORT_KEYS.items()}
     for key, value in stats.items():
-        for prefix in ("radar/hash_errors/", "radar/errors/"):
-            if key.startswith(prefix):
-                counts["error:" + key.removeprefix(prefix)] = int(value)
+        if not isinstance(value, int | float):
+            continue
+        for prefix, name in REPORT_PREFIXES.items():
+            if key.startswith(prefix) and key not in REPORT_KEYS.values():
+                counts[name + key.removeprefix(prefix)] = int(value)
         if key.startswith("downloader/response_status_count/") and not key.endswith("/200"):
             counts["http:" + key.rsplit("/", 1)[1]] = int(value)
+    if "playwright/page_count" in stats:
+        counts["browser:pages_opened"] = int(stats.get("playwright/page_count", 0))
+        counts["browser:pages_closed"] = int(stats.get("playwright/page_count/closed", 0))
+        counts["browser:max_open_pages"] = int(stats.get("playwright/page_count/max_concurrent", 0))
+        counts["browser:aborted_requests"] = int(stats.get("playwright/request_count/aborted", 0))
     counts["hits"] = hits
     return counts
 
@@ -78,35 +139,65 @@ def run_crawls(
     allowed_networks: tuple[str, ...] = (),
     progress: TextIO | None = sys.stderr,
     log_level: str = "WARNING",
+    settings: dict[str, Any] | None = None,
+    incremental: bool = True,
 ) -> CrawlRun:
     """Crawl ``targets`` concurrently, matching as images arrive; save a report per target.
 
     Blocks until every crawl has finished. Runs a Twisted reactor, so it can be called
-    once per process (Scrapy's rule).
+    once per process (Scrapy's rule: :mod:`radar.schedule` runs each round in a child
+    process). ``settings`` overrides Scrapy settings (tests: short retry delays, a DNS
+    stub); ``incremental=False`` ignores what earlier crawls remembered.
     """
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import task
 
+    if any(t.render == "browser" for t in targets):
+        from crawler.browser import chromium_path
+
+        chromium_path()  # raises BrowserMissing before anything starts
     bus = InProcessBus()
     worker = MatchWorker(store, store)
-    bus.subscribe(HASHES_TOPIC, worker.handle)
+    keeper = EvidenceKeeper(worker, store)
+    bus.subscribe(HASHES_TOPIC, keeper.handle)
     worker.bank  # noqa: B018 - load the bank before the first record arrives
-    process = CrawlerProcess({"LOG_INSTALL_ROOT_HANDLER": False, "LOG_LEVEL": log_level})
+    overrides = dict(settings or {})
+    process_settings = {
+        "LOG_INSTALL_ROOT_HANDLER": False,
+        "LOG_LEVEL": log_level,
+        # The resolver is the process's: it needs the opt-in networks (and a test's stub).
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
+        "RADAR_ALLOWED_NETWORKS": list(allowed_networks),
+        **{k: v for k, v in overrides.items() if k.startswith(("RADAR_DNS", "DNS_"))},
+    }
+    process = CrawlerProcess(process_settings)
     # Scrapy sets its loggers to DEBUG; the progress line and the summary are the user's
     # view, Scrapy's own INFO lines (stats dumps) come only with --verbose.
-    for name in ("scrapy", "twisted", "py.warnings"):
+    for name in ("scrapy", "twisted", "py.warnings", "scrapy-playwright", "asyncio"):
         logging.getLogger(name).setLevel(log_level)
+    logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
     crawlers = []
     started_at = {}
     for target in targets:
         crawler = process.create_crawler(TargetSpider)
         crawler.settings.setdict(
-            crawl_settings(bus, allowed_networks, target.obey_robots, log_level=log_level),
+            {
+                **crawl_settings(
+                    bus,
+                    allowed_networks,
+                    target.obey_robots,
+                    log_level=log_level,
+                    state=store if incremental else None,
+                    evidence=keeper,
+                    browser=target.render == "browser",
+                ),
+                **overrides,
+            },
             priority="spider",
         )
         crawlers.append(crawler)
         started_at[target.id] = utc_now()
-        process.crawl(crawler, target=target)
+        process.crawl(crawler, target=target, state=store if incremental else None)
     started = time.monotonic()
     ticker = None
     if progress is not None:
@@ -126,7 +217,7 @@ def run_crawls(
             started_at=started_at[target.id],
             finished_at=utc_now(),
             finish_reason=str(stats.get("finish_reason", "unknown")),
-            counts=_counts(stats, worker.stats[f"hits/target/{target.id}"]),
+            counts=report_counts(stats, worker.stats[f"hits/target/{target.id}"]),
         )
         run.reports.append(store.save_crawl_report(report))
     return run

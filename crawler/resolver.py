@@ -1,0 +1,124 @@
+"""The DNS resolver Scrapy connects through: it refuses forbidden addresses at connect time.
+
+Installed as ``TWISTED_DNS_RESOLVER`` (:func:`crawler.settings.crawl_settings`), so the
+address Twisted connects to is the very address that was checked: there is no second
+lookup a DNS-rebinding host could answer differently (the gap of checking in a
+middleware and letting Twisted resolve again). A name whose answers include any
+forbidden address is refused as a whole, because which answer a client picks is not
+ours to predict. Only allowed answers are cached, for ``RADAR_DNS_CACHE_SECONDS``.
+
+Settings (read from the process settings, as Scrapy builds resolvers per process):
+``RADAR_ALLOWED_NETWORKS`` (the CIDR opt-in of tests and the demo) and ``DNS_TIMEOUT``.
+IP literals never reach a resolver; :mod:`crawler.guard` checks them.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from twisted.internet import defer, threads
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer  # type: ignore[import-untyped]
+
+from crawler.addresses import Network, forbidden_reason, parse_networks
+
+Lookup = Callable[[str], list[str]]
+
+
+class ForbiddenAddressError(Exception):
+    """A host resolved to an address the crawler must not connect to. Not a DNS error,
+    so Scrapy's retry middleware does not retry it; spiders count it as a refusal."""
+
+
+def system_lookup(host: str) -> list[str]:
+    """Every IPv4 address of ``host`` from the system resolver, in its order (blocks)."""
+    infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def stub_lookup(answers: dict[str, list[str]]) -> Lookup:
+    """A lookup that answers from ``answers`` only (tests: no real DNS is ever asked);
+    an unknown name fails like a name that does not exist."""
+
+    def lookup(host: str) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in the stub")
+        return list(answers[host])
+
+    return lookup
+
+
+def check_addresses(host: str, addresses: Sequence[str], allowed: Sequence[Network]) -> str:
+    """The address to connect to for ``host`` (the first one); raise
+    :class:`ForbiddenAddressError` if any answer is forbidden, DNSLookupError if none."""
+    if not addresses:
+        raise DNSLookupError(f"{host} has no IPv4 address")
+    for address in addresses:
+        reason = forbidden_reason(address, allowed)
+        if reason:
+            raise ForbiddenAddressError(f"{host} is {address}, {reason}")
+    return addresses[0]
+
+
+@implementer(IResolverSimple)
+class GuardedResolver:
+    """Resolves in Twisted's thread pool, checks every answer, pins the first."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        allowed: Sequence[Network] = (),
+        timeout: float = 30.0,
+        cache_seconds: float = 60.0,
+        lookup: Lookup = system_lookup,
+    ) -> None:
+        self.reactor = reactor
+        self.allowed = tuple(allowed)
+        self.timeout = timeout
+        self.cache_seconds = cache_seconds
+        self.lookup = lookup
+        self._cache: dict[str, tuple[float, str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
+        settings = crawler.settings
+        stub = settings.getdict("RADAR_DNS_STUB")  # tests: {host: [addresses]}, no real DNS
+        return cls(
+            reactor,
+            parse_networks(settings.getlist("RADAR_ALLOWED_NETWORKS")),
+            timeout=settings.getfloat("DNS_TIMEOUT", 30.0),
+            cache_seconds=settings.getfloat("RADAR_DNS_CACHE_SECONDS", 60.0),
+            lookup=stub_lookup(stub) if stub else system_lookup,
+        )
+
+    def install_on_reactor(self) -> None:
+        self.reactor.installResolver(self)
+
+    def resolve_now(self, name: str) -> str:
+        """The checked address for ``name`` (blocking; the cache first)."""
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            answers = self.lookup(name)
+        except OSError as exc:  # gaierror: Scrapy retries DNS errors, and counts them
+            raise DNSLookupError(f"{name}: {exc}") from None
+        address = check_addresses(name, answers, self.allowed)
+        if self.cache_seconds > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[name] = (time.monotonic() + self.cache_seconds, address)
+        return address
+
+    def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] > time.monotonic():
+            return defer.succeed(cached[1])
+        d = threads.deferToThreadPool(
+            self.reactor, self.reactor.getThreadPool(), self.resolve_now, name
+        )
+        return d.addTimeout(self.timeout, self.reactor)
