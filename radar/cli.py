@@ -444,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     from radar.distributed import add_commands
 
     add_commands(sub)
+    from radar import review_cli
+
+    review_cli.add_commands(sub)
     return p
 
 

@@ -1,0 +1,293 @@
+"""A notice as a document: one list of blocks, rendered to plain text, PDF and ``.eml``.
+
+Both outputs come from :func:`document`, so the PDF and the e-mail always say the same.
+Notices name the case reference, URLs and hashes' evidence; they never carry a picture
+and never a reference label (labels may hold a victim's name).
+Rendering is deterministic for a given notice (fixed dates, ids, MIME boundary and PDF
+invariant mode), which the golden-file tests rely on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import textwrap
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from notices.regimes import Regime, regime
+from store.notices import Notice
+
+LEVEL_NAMES = {"host": "hosting provider", "site": "site operator", "registrar": "registrar"}
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: str  # "h" heading, "p" paragraph, "kv" key/value rows, "urls" URL rows
+    text: str = ""
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def reference(notice: Notice) -> str:
+    return f"RR-{notice.id:05d}" + (f"-{notice.sequence}" if notice.sequence > 1 else "")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def deadline(notice: Notice) -> str | None:
+    """When the regime's removal clock runs out (sent + N hours), or None."""
+    hours = regime(notice.regime).deadline_hours
+    if hours is None or not notice.sent_at:
+        return None
+    return (parse_time(notice.sent_at) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _human(ts: str) -> str:
+    return parse_time(ts).strftime("%d %B %Y, %H:%M UTC")
+
+
+def document(notice: Notice, sent_at: str, parent: Notice | None = None) -> list[Block]:
+    """The notice's content, dated ``sent_at`` (the moment of sending, or of preview)."""
+    reg: Regime = regime(notice.regime)
+    f = notice.fields
+    who = f.get("notifier_org") or f.get("notifier_name") or "the undersigned"
+    blocks = [
+        Block("h", reg.title),
+        Block(
+            "kv",
+            rows=(
+                ("Reference", reference(notice)),
+                ("Date", _human(sent_at)),
+                ("To", f"{notice.recipient} ({LEVEL_NAMES[notice.level]} for {notice.host})"),
+                ("Legal basis", reg.basis),
+                ("Our case reference", ", ".join(sorted({u.case_id for u in notice.urls}))),
+            ),
+        ),
+    ]
+    if parent is not None and parent.sent_at:
+        if parent.level == notice.level:
+            lead = (
+                f"This is a reminder of our notice {reference(parent)} sent on "
+                f"{_human(parent.sent_at)}. The content listed below is still online."
+            )
+        else:
+            lead = (
+                f"We notified the {LEVEL_NAMES[parent.level]} of {notice.host} on "
+                f"{_human(parent.sent_at)} ({reference(parent)}); the content listed below "
+                f"is still online. We therefore notify you as the {LEVEL_NAMES[notice.level]}."
+            )
+        blocks.append(Block("p", lead))
+    blocks.append(
+        Block(
+            "p",
+            f"{who} hereby notifies you under {reg.basis} of the content listed below on "
+            f"{notice.host} and requests its removal or the disabling of access to it.",
+        )
+    )
+    if reg.key == "dsa":
+        blocks += [
+            Block("h", "(a) Why the content is illegal"),
+            Block("p", f.get("explanation", "")),
+            Block("h", "(b) Exact electronic location"),
+        ]
+    elif reg.key == "takeitdown":
+        blocks += [
+            Block("h", "Identifiable individual"),
+            Block("p", f.get("depicted_person", "")),
+            Block("h", "Identification and location of the intimate visual depiction"),
+            Block("p", f.get("identification", "")),
+        ]
+    else:
+        blocks += [
+            Block("h", "(ii) Copyrighted work"),
+            Block("p", f.get("work", "")),
+            Block("h", "(iii) Infringing material and its location"),
+            Block("p", f.get("identification", "")),
+        ]
+    blocks.append(
+        Block(
+            "urls",
+            rows=tuple(
+                (str(i), u.url, u.page_url, u.content_sha256[:16])
+                for i, u in enumerate(notice.urls, 1)
+            ),
+        )
+    )
+    statements = [
+        spec.statement
+        for spec in reg.fields
+        if spec.kind == "checkbox" and spec.statement and f.get(spec.name) is True
+    ]
+    if reg.key == "takeitdown" and f.get("non_consent_info"):
+        statements.append(f["non_consent_info"])
+    if statements:
+        blocks.append(Block("h", "Statements"))
+        blocks += [Block("p", s) for s in statements]
+    contact = [
+        (label, str(f.get(key, "")).strip())
+        for key, label in (
+            ("notifier_name", "Name"),
+            ("notifier_org", "Organisation"),
+            ("notifier_email", "E-mail"),
+            ("notifier_phone", "Telephone"),
+            ("notifier_address", "Address"),
+        )
+        if str(f.get(key, "")).strip()
+    ]
+    if contact:
+        heading = {"dsa": "(c) Notifier", "dmca": "(iv) Contact information"}
+        blocks += [
+            Block("h", heading.get(reg.key, "Contact information")),
+            Block("kv", rows=tuple(contact)),
+        ]
+    elif reg.key == "dsa":
+        blocks.append(Block("p", "Name and e-mail omitted under Art. 16(2)(c)."))
+    if reg.deadline_hours:
+        due = (parse_time(sent_at) + timedelta(hours=reg.deadline_hours)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        blocks += [
+            Block("h", "Removal deadline"),
+            Block(
+                "p",
+                f"A covered platform must remove the depiction, and make reasonable efforts to "
+                f"remove known identical copies, within {reg.deadline_hours} hours of "
+                f"receiving a valid request: by {_human(due)}.",
+            ),
+        ]
+    if f.get("signature"):
+        blocks += [Block("h", "Signature"), Block("p", str(f["signature"]))]
+    blocks.append(
+        Block(
+            "p",
+            "This notice contains no images. The content is identified by its exact URL and "
+            "the SHA-256 digest (first 16 hex digits shown) of the bytes served there.",
+        )
+    )
+    return blocks
+
+
+def as_text(blocks: list[Block], width: int = 78) -> str:
+    out: list[str] = []
+    for b in blocks:
+        if b.kind == "h":
+            while out and out[-1] == "":
+                out.pop()
+            out += ["", b.text] if out else [b.text.upper()]
+            out.append("-" * min(width, len(b.text)))
+        elif b.kind == "p":
+            out += [*textwrap.wrap(b.text, width), ""] if b.text else []
+        elif b.kind == "kv":
+            out += [f"{k + ':':20} {v}" for k, v in b.rows] + [""]
+        elif b.kind == "urls":
+            for n, url, page, sha in b.rows:
+                out += [f"{n}. {url}", f"   on page: {page}", f"   SHA-256: {sha}..."]
+            out.append("")
+    return "\n".join(out).strip() + "\n"
+
+
+def as_pdf(blocks: list[Block], title: str) -> bytes:
+    """The document as an A4 PDF (reportlab, invariant mode: same input, same bytes)."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    small = styles["BodyText"].clone("small", fontSize=8, leading=10)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        title=title,
+        author="Reupload Radar",
+        invariant=1,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=16 * mm,
+        bottomMargin=16 * mm,
+    )
+    story: list[object] = []
+    for i, b in enumerate(blocks):
+        if b.kind == "h":
+            story.append(Paragraph(escape(b.text), styles["Title" if i == 0 else "Heading3"]))
+        elif b.kind == "p" and b.text:
+            story.append(Paragraph(escape(b.text).replace("\n", "<br/>"), styles["BodyText"]))
+        elif b.kind == "kv":
+            rows = [
+                [Paragraph(f"<b>{escape(k)}</b>", small), Paragraph(escape(v), small)]
+                for k, v in b.rows
+            ]
+            table = Table(rows, colWidths=[40 * mm, 134 * mm])
+            table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            story += [table, Spacer(1, 3 * mm)]
+        elif b.kind == "urls":
+            head = [Paragraph(f"<b>{h}</b>", small) for h in ("#", "URL and page", "SHA-256")]
+            rows = [head] + [
+                [
+                    Paragraph(n, small),
+                    Paragraph(f"{escape(url)}<br/>on page: {escape(page)}", small),
+                    Paragraph(escape(sha) + "...", small),
+                ]
+                for n, url, page, sha in b.rows
+            ]
+            table = Table(rows, colWidths=[8 * mm, 136 * mm, 30 * mm], repeatRows=1)
+            table.setStyle(
+                TableStyle(
+                    [
+                        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecf1")),
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ]
+                )
+            )
+            story += [table, Spacer(1, 3 * mm)]
+    doc.build(story)
+    return buf.getvalue()
+
+
+def subject(notice: Notice) -> str:
+    reg = regime(notice.regime)
+    n = len(notice.urls)
+    prefix = "Reminder: " if notice.parent_id and notice.sequence > 1 else ""
+    return f"[{reference(notice)}] {prefix}{reg.title} ({n} URL{'s' * (n != 1)} on {notice.host})"
+
+
+def message_id(notice: Notice, domain: str = "reupload-radar.local") -> str:
+    token = hashlib.sha256(f"{notice.id}/{notice.sequence}/{notice.created_at}".encode())
+    return f"<{reference(notice)}.{token.hexdigest()[:16]}@{domain}>"
+
+
+def as_eml(
+    notice: Notice, sent_at: str, sender: str, pdf: bytes | None, parent: Notice | None = None
+) -> EmailMessage:
+    """The notice as an e-mail: plain-text body, the PDF attached, reply-to the notifier."""
+    blocks = document(notice, sent_at, parent)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = notice.recipient
+    notifier = str(notice.fields.get("notifier_email", "")).strip()
+    if notifier and notifier != sender:
+        msg["Reply-To"] = notifier
+    msg["Subject"] = subject(notice)
+    msg["Date"] = format_datetime(parse_time(sent_at))
+    msg["Message-ID"] = notice.message_id or message_id(notice)
+    msg["X-Radar-Notice"] = reference(notice)
+    msg.set_content(as_text(blocks))
+    if pdf is not None:
+        msg.add_attachment(
+            pdf, maintype="application", subtype="pdf", filename=f"{reference(notice)}.pdf"
+        )
+        msg.set_boundary("==radar-" + hashlib.sha256(msg["Message-ID"].encode()).hexdigest()[:24])
+    return msg
+
+
+__all__ = ["Block", "as_eml", "as_pdf", "as_text", "deadline", "document", "make_msgid"]

@@ -1,0 +1,202 @@
+"""The review queue: which hit an analyst sees next, claims, decisions and consensus.
+
+Works on any :class:`store.HitStore` (SQLite or Elasticsearch): the hit store answers
+the ordered query, the review store holds who claimed, decided, skipped or disputed.
+
+- Order: case priority (admin override, else the case's), match distance, age.
+- A hit is claimed by one analyst at a time; the claim lapses after ``claim_minutes``.
+- A hit is ``confirmed`` or ``rejected`` once ``consensus`` analysts agree; any
+  disagreement opens a dispute for an admin, and the hit leaves the queue until then.
+- Exact duplicates (same SHA-256) of a confirmed hit can be decided in bulk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from review.services import Services
+from store.base import StoreError
+from store.hitquery import HitQuery
+from store.review import Decision
+from wire import Hit
+
+DEFAULTS: dict[str, Any] = {
+    "consensus": 2,
+    "exposure_budget": 20,
+    "case_priorities": {},
+    "notifier": {},
+}
+REJECT_REASONS = (
+    "not the reference picture",
+    "different person",
+    "benign crop or thumbnail of unrelated picture",
+    "hash collision (flat or textured image)",
+    "already removed / not reachable",
+)
+
+
+class ReviewError(Exception):
+    """A review action that is refused; the text is shown to the analyst."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    case: str = ""
+    site: str = ""
+    status: str = "pending"
+
+    def query(self, **kwargs: Any) -> HitQuery:
+        return HitQuery(
+            case_ids=(self.case,) if self.case else (),
+            sites=(self.site,) if self.site else (),
+            statuses=(self.status,) if self.status else (),
+            **kwargs,
+        )
+
+    def params(self) -> str:
+        return "&".join(
+            f"{k}={v}"
+            for k, v in (("case", self.case), ("site", self.site), ("status", self.status))
+            if v
+        )
+
+
+def settings(services: Services) -> dict[str, Any]:
+    return {**DEFAULTS, **services.review.settings()}
+
+
+def priorities(services: Services) -> dict[str, int]:
+    """Case priority: the admin's override, else the case's own priority."""
+    base = {c.id: c.priority for c in services.cases.list_cases()}
+    return {**base, **{k: int(v) for k, v in settings(services)["case_priorities"].items()}}
+
+
+def budget(services: Services, username: str) -> tuple[int, int]:
+    """(reveals today, daily budget) for a user."""
+    user = services.review.get_user(username)
+    limit = user.exposure_budget
+    if limit is None:
+        limit = int(settings(services)["exposure_budget"])
+    return services.review.reveals_since(username, services.day_start()), limit
+
+
+def hidden_for(services: Services, username: str) -> tuple[str, ...]:
+    """Hits this analyst must not be given: claimed by others, decided or skipped by
+    them, or in dispute."""
+    review = services.review
+    now = services.now()
+    ids = review.claimed_by_others(username, now) | review.decided_by(username)
+    ids |= review.skipped(username, now)
+    ids |= {d.hit_id for d in review.disputes(open_only=True)}
+    return tuple(sorted(ids))
+
+
+def page(services: Services, filters: Filters, limit: int = 50, offset: int = 0) -> list[Hit]:
+    return services.hits.find_hits(
+        filters.query(priorities=priorities(services), limit=limit, offset=offset)
+    )
+
+
+def next_hit(services: Services, username: str, filters: Filters) -> Hit | None:
+    """Claim and return the first pending hit this analyst may review, or None."""
+    query = Filters(filters.case, filters.site, "pending").query(
+        priorities=priorities(services), exclude_ids=hidden_for(services, username), limit=20
+    )
+    for hit in services.hits.find_hits(query):
+        if services.review.claim(
+            hit.id, username, services.now(), services.later(services.settings.claim_minutes)
+        ):
+            return hit
+    return None
+
+
+def claim(services: Services, username: str, hit_id: str) -> str | None:
+    """Claim a hit for viewing; return who else holds it, or None if it is ours now."""
+    ok = services.review.claim(
+        hit_id, username, services.now(), services.later(services.settings.claim_minutes)
+    )
+    return None if ok else services.review.claim_of(hit_id, services.now())
+
+
+def decide(services: Services, username: str, hit_id: str, decision: str, reason: str) -> str:
+    """Record one analyst's decision and apply consensus; return the hit's outcome:
+    ``pending`` (more votes needed), ``confirmed``, ``rejected`` or ``disputed``."""
+    if decision not in ("confirmed", "rejected"):
+        raise ReviewError(f"unknown decision {decision!r}")
+    reason = reason.strip()
+    if decision == "rejected" and not reason:
+        raise ReviewError("a reason is required to reject")
+    hit, _ = services.hits.get_hit(hit_id)
+    if hit.status != "pending":
+        raise ReviewError(f"this hit was already {hit.status}")
+    holder = services.review.claim_of(hit_id, services.now())
+    if holder not in (None, username):
+        raise ReviewError(f"{holder} is reviewing this hit right now")
+    try:
+        services.review.record_decision(
+            Decision(hit_id, username, decision, reason, services.now())
+        )
+    except StoreError as exc:
+        raise ReviewError(str(exc)) from None
+    votes = [d.decision for d in services.review.decisions(hit_id)]
+    needed = int(settings(services)["consensus"])
+    if len(set(votes)) > 1:
+        services.review.open_dispute(hit_id, services.now())
+        return "disputed"
+    if len(votes) >= needed:
+        set_status(services, hit_id, decision)
+        return decision
+    return "pending"
+
+
+def set_status(services: Services, hit_id: str, status: str) -> None:
+    """Set a hit's review status, re-reading its version once if a sighting raced us."""
+    for attempt in range(3):
+        try:
+            services.hits.set_hit_status(hit_id, status, services.hits.hit_version(hit_id))
+            return
+        except StoreError:
+            if attempt == 2:
+                raise
+
+
+def duplicates(services: Services, hit: Hit) -> tuple[Hit | None, list[Hit]]:
+    """A confirmed hit with the same bytes as ``hit`` (or ``hit`` itself if confirmed),
+    and the pending exact duplicates of it."""
+    same = services.hits.find_hits(
+        HitQuery(content_sha256=hit.content_sha256, limit=500, order="newest")
+    )
+    confirmed = next((h for h in same if h.status == "confirmed"), None)
+    pending = [h for h in same if h.status == "pending"]
+    return confirmed, pending
+
+
+def bulk(services: Services, username: str, hit: Hit, decision: str, reason: str) -> list[str]:
+    """Decide every pending exact duplicate of a confirmed hit; return their ids."""
+    confirmed, pending = duplicates(services, hit)
+    if confirmed is None:
+        raise ReviewError("bulk decisions need a confirmed hit with the same bytes")
+    if decision == "rejected" and not reason.strip():
+        raise ReviewError("a reason is required to reject")
+    note = reason.strip() or f"exact duplicate (same SHA-256) of confirmed hit {confirmed.id}"
+    done = []
+    for dup in pending:
+        # An analyst who voted on it already: the bulk decision still applies.
+        with contextlib.suppress(StoreError):
+            services.review.record_decision(
+                Decision(dup.id, username, decision, note, services.now())
+            )
+        set_status(services, dup.id, decision)
+        services.review.release(dup.id, username)
+        done.append(dup.id)
+    return done
+
+
+def resolve(services: Services, username: str, hit_id: str, decision: str, note: str) -> None:
+    """An admin settles a dispute."""
+    if not note.strip():
+        raise ReviewError("say why (the note is kept in the audit log)")
+    services.review.resolve_dispute(hit_id, username, decision, note.strip(), services.now())
+    set_status(services, hit_id, decision)

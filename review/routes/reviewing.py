@@ -1,0 +1,269 @@
+"""The review queue, one hit at a time, the image proxy and explicit reveals."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from review import queue
+from review.auth import Analyst, Reviewer
+from review.proxy import show
+from review.queue import Filters, ReviewError
+from review.web import audit, redirect, render, services
+from store.base import StoreError
+from store.hitquery import HitQuery
+
+router = APIRouter()
+GRANT_SECONDS = 60
+
+
+class Grants:
+    """One-time permissions to load one revealed image, made by an explicit reveal."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._grants: dict[str, tuple[str, str, float]] = {}
+
+    def make(self, username: str, hit_id: str) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            now = time.monotonic()
+            self._grants = {k: v for k, v in self._grants.items() if v[2] > now}
+            self._grants[token] = (username, hit_id, now + GRANT_SECONDS)
+        return token
+
+    def use(self, token: str, username: str, hit_id: str) -> bool:
+        with self._lock:
+            grant = self._grants.pop(token, None)
+        return grant is not None and grant[:2] == (username, hit_id) and grant[2] > time.monotonic()
+
+
+def _filters(case: str = "", site: str = "", status: str = "pending") -> Filters:
+    if status not in ("", "pending", "confirmed", "rejected"):
+        status = "pending"
+    return Filters(case.strip(), site.strip(), status)
+
+
+def _hit(request: Request, hit_id: str):
+    try:
+        return services(request).hits.get_hit(hit_id)
+    except StoreError:
+        raise HTTPException(404, "no such hit") from None
+
+
+@router.get("/review", response_class=HTMLResponse)
+def queue_page(
+    request: Request,
+    session: Analyst,
+    case: str = "",
+    site: str = "",
+    status: str = "pending",
+    offset: int = 0,
+) -> Response:
+    s = services(request)
+    filters = _filters(case, site, status)
+    hits = queue.page(s, filters, limit=50, offset=max(0, offset))
+    total = s.hits.count_hits(filters.query())
+    now = s.now()
+    claims = {h.id: s.review.claim_of(h.id, now) for h in hits}
+    votes = {h.id: len(s.review.decisions(h.id)) for h in hits}
+    disputed = {d.hit_id for d in s.review.disputes()}
+    audit(request, session, "view queue", filters.params())
+    return render(
+        request,
+        session,
+        "queue.html",
+        hits=hits,
+        total=total,
+        offset=offset,
+        filters=filters,
+        claims=claims,
+        votes=votes,
+        disputed=disputed,
+        consensus=queue.settings(s)["consensus"],
+        cases=s.cases.list_cases(),
+        sites=sorted(s.hits.hit_counts("site")),
+        priorities=queue.priorities(s),
+        mine=s.review.decision_counts(s.day_start()).get(session.user.username, {}),
+        available=s.hits.count_hits(
+            Filters(filters.case, filters.site).query(
+                exclude_ids=queue.hidden_for(s, session.user.username)
+            )
+        ),
+    )
+
+
+@router.get("/review/next", response_class=HTMLResponse)
+def next_item(request: Request, session: Analyst, case: str = "", site: str = "") -> Response:
+    s = services(request)
+    filters = _filters(case, site)
+    hit = queue.next_hit(s, session.user.username, filters)
+    if hit is None:
+        return render(request, session, "queue_empty.html", filters=filters)
+    suffix = f"?{filters.params()}" if filters.params() else ""
+    return redirect(f"/review/hits/{hit.id}{suffix}")
+
+
+@router.get("/review/hits/{hit_id}", response_class=HTMLResponse)
+def item(
+    request: Request,
+    session: Reviewer,
+    hit_id: str,
+    case: str = "",
+    site: str = "",
+) -> Response:
+    s = services(request)
+    hit, version = _hit(request, hit_id)
+    holder = queue.claim(s, session.user.username, hit_id) if hit.status == "pending" else None
+    try:
+        case_row = s.cases.get_case(hit.case_id)
+    except StoreError:
+        case_row = None
+    decisions = s.review.decisions(hit_id)
+    mine = next((d for d in decisions if d.username == session.user.username), None)
+    confirmed, pending = queue.duplicates(s, hit)
+    dispute = next((d for d in s.review.disputes(open_only=False) if d.hit_id == hit_id), None)
+    audit(request, session, "view hit", hit_id, f"{hit.case_id} {hit.site}")
+    return render(
+        request,
+        session,
+        "item.html",
+        hit=hit,
+        version=version,
+        case=case_row,
+        holder=holder,
+        claim_until=s.review.claim_of(hit_id, s.now()) and s.later(s.settings.claim_minutes),
+        votes=len(decisions),
+        decisions=decisions if (session.user.has("admin") or mine) else [],
+        mine=mine,
+        consensus=queue.settings(s)["consensus"],
+        dup_confirmed=confirmed,
+        dup_pending=[h for h in pending if h.id != hit_id] if confirmed else [],
+        dispute=dispute,
+        reasons=queue.REJECT_REASONS,
+        filters=_filters(case, site),
+        prefs=session.user.prefs,
+    )
+
+
+@router.post("/review/hits/{hit_id}/decide")
+def decide(
+    request: Request,
+    session: Analyst,
+    hit_id: str,
+    decision: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+    reason_choice: Annotated[str, Form()] = "",
+    case: Annotated[str, Form()] = "",
+    site: Annotated[str, Form()] = "",
+) -> Response:
+    s = services(request)
+    _hit(request, hit_id)
+    text = "; ".join(p for p in (reason_choice.strip(), reason.strip()) if p)
+    filters = _filters(case, site)
+    try:
+        outcome = queue.decide(s, session.user.username, hit_id, decision, text)
+    except ReviewError as exc:
+        return redirect(f"/review/hits/{hit_id}?{filters.params()}", f"Not recorded: {exc}")
+    audit(request, session, f"decision {decision}", hit_id, f"outcome {outcome}; {text}")
+    messages = {
+        "pending": "Recorded. Another analyst will review it too.",
+        "confirmed": "Recorded. Consensus reached: confirmed.",
+        "rejected": "Recorded. Consensus reached: rejected.",
+        "disputed": "Recorded. The analysts disagree: sent to an admin.",
+    }
+    return redirect(f"/review/next?{filters.params()}", messages[outcome])
+
+
+@router.post("/review/hits/{hit_id}/skip")
+def skip(
+    request: Request,
+    session: Analyst,
+    hit_id: str,
+    case: Annotated[str, Form()] = "",
+    site: Annotated[str, Form()] = "",
+) -> Response:
+    s = services(request)
+    s.review.skip(hit_id, session.user.username, s.later(60))
+    audit(request, session, "skip", hit_id)
+    return redirect(f"/review/next?{_filters(case, site).params()}", "Skipped for an hour.")
+
+
+@router.post("/review/hits/{hit_id}/bulk")
+def bulk(
+    request: Request,
+    session: Analyst,
+    hit_id: str,
+    decision: Annotated[str, Form()],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    s = services(request)
+    hit, _ = _hit(request, hit_id)
+    try:
+        done = queue.bulk(s, session.user.username, hit, decision, reason)
+    except ReviewError as exc:
+        return redirect(f"/review/hits/{hit_id}", f"Not recorded: {exc}")
+    audit(request, session, f"bulk {decision}", hit_id, f"{len(done)} duplicates: {','.join(done)}")
+    return redirect("/review/next", f"{len(done)} exact duplicates {decision}.")
+
+
+@router.post("/review/hits/{hit_id}/reveal")
+def reveal(request: Request, session: Reviewer, hit_id: str) -> Response:
+    s = services(request)
+    _hit(request, hit_id)
+    used, limit = queue.budget(s, session.user.username)
+    if used >= limit:
+        audit(request, session, "reveal refused", hit_id, f"budget {used}/{limit}")
+        return JSONResponse(
+            {
+                "error": f"Daily exposure budget reached ({used} of {limit}). "
+                "Take a break; reviewing can go on with blurred images."
+            },
+            status_code=429,
+        )
+    s.review.record_reveal(session.user.username, hit_id, s.now())
+    audit(request, session, "reveal", hit_id, f"{used + 1}/{limit}")
+    token = request.app.state.grants.make(session.user.username, hit_id)
+    return JSONResponse(
+        {"url": f"/review/hits/{hit_id}/image?grant={token}", "used": used + 1, "budget": limit}
+    )
+
+
+@router.get("/review/hits/{hit_id}/image")
+def image(request: Request, session: Reviewer, hit_id: str, grant: str = "") -> Response:
+    s = services(request)
+    hit, _ = _hit(request, hit_id)
+    revealed = bool(grant) and request.app.state.grants.use(grant, session.user.username, hit_id)
+    if grant and not revealed:
+        raise HTTPException(403, "this reveal was used or expired: reveal again")
+    prefs = session.user.prefs
+    grey = bool(prefs.get("reveal_colour") is False) if revealed else bool(prefs.get("greyscale"))
+    shown = show(
+        s.fetcher, hit.image_url, hit.content_sha256, revealed, prefs.get("blur", "strong"), grey
+    )
+    audit(
+        request,
+        session,
+        "view image",
+        hit_id,
+        f"{'revealed' if revealed else 'blurred'} {shown.state}",
+    )
+    return Response(
+        shown.body,
+        media_type=shown.content_type,
+        headers={
+            "Cache-Control": "no-store, private",
+            "X-Radar-Live": shown.state,
+            "X-Radar-Detail": shown.detail.encode("ascii", "replace").decode()[:200],
+            "X-Radar-View": "revealed" if revealed else "blurred",
+            "Content-Disposition": "inline",
+        },
+    )
+
+
+__all__ = ["Grants", "HitQuery", "router"]

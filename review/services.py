@@ -1,0 +1,86 @@
+"""The stores and outside services the web app uses, one set per worker thread.
+
+SQLite connections must not cross threads, and FastAPI runs plain handlers in a thread
+pool, so each store is built lazily per thread from a factory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from notices.fetch import Fetcher
+from notices.recheck import HttpRechecker, Rechecker
+from notices.send import Mailer, SmtpMailer, SmtpSettings
+from notices.tracking import NoticeDesk
+from review.settings import ReviewSettings
+from store import HitStore, SqliteStore
+from store.notices import NoticeStore, SqliteNoticeStore
+from store.review import ReviewStore, SqliteReviewStore
+from wire import utc_now
+
+
+class Services:
+    def __init__(
+        self,
+        settings: ReviewSettings,
+        hit_store: Callable[[], HitStore] | None = None,
+        clock: Callable[[], str] = utc_now,
+        mailer: Mailer | None = None,
+        rechecker: Rechecker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.fetcher = Fetcher.with_networks(settings.allowed_networks)
+        self.mailer = mailer or SmtpMailer(SmtpSettings.from_env())
+        self.rechecker = rechecker or HttpRechecker(self.fetcher)
+        self._hit_factory = hit_store
+        self._local = threading.local()
+
+    def _get(self, name: str, make: Callable[[], Any]) -> Any:
+        value = getattr(self._local, name, None)
+        if value is None:
+            value = make()
+            setattr(self._local, name, value)
+        return value
+
+    @property
+    def cases(self) -> SqliteStore:
+        return self._get("cases", lambda: SqliteStore(self.settings.db))
+
+    @property
+    def hits(self) -> HitStore:
+        if self._hit_factory is None:
+            return self.cases
+        return self._get("hits", self._hit_factory)
+
+    @property
+    def review(self) -> ReviewStore:
+        return self._get("review", lambda: SqliteReviewStore(self.settings.db))
+
+    @property
+    def notices(self) -> NoticeStore:
+        return self._get("notices", lambda: SqliteNoticeStore(self.settings.db))
+
+    @property
+    def desk(self) -> NoticeDesk:
+        return NoticeDesk(self.notices, self.clock)
+
+    def now(self) -> str:
+        return self.clock()
+
+    def later(self, minutes: float) -> str:
+        return shift(self.clock(), minutes)
+
+    def day_start(self) -> str:
+        """Midnight UTC of today: the exposure budget is per calendar day (UTC)."""
+        return self.clock()[:10] + "T00:00:00Z"
+
+
+def shift(ts: str, minutes: float) -> str:
+    moved = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) + timedelta(
+        minutes=minutes
+    )
+    return moved.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,276 @@
+"""The app in real headless Chromium (Playwright, Debian's /usr/bin/chromium) on 127.0.0.1.
+
+These fail, never skip, when Chromium is missing (``apt-get install chromium``). Set
+``RADAR_SCREENSHOTS=docs/screenshots`` to keep a screenshot of every page visited.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from review import queue
+from tests.review.fixtures import PASSWORD, Env, environment, live_app
+
+CHROMIUM = os.environ.get("RADAR_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: apt-get install -y chromium "
+            "(or set RADAR_CHROMIUM)",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live(tmp_path: Path, kodak: list[Path]) -> Iterator[tuple[Env, str]]:
+    with environment(tmp_path, kodak) as env, live_app(env) as url:
+        yield env, url
+
+
+def shot(page: Any, name: str) -> None:
+    folder = os.environ.get("RADAR_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def signed_in(browser: Any, url: str, username: str) -> Any:
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url + "/")
+    assert "/login" in page.url
+    shot(page, "01-login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()[:500]
+    return page
+
+
+def wait_live(page: Any) -> str:
+    # Locators, not wait_for_function: the app's CSP (kept on in tests) forbids eval.
+    page.locator("#live:not([data-state='loading'])").wait_for()
+    return str(page.get_attribute("#live", "data-state"))
+
+
+def test_login_rejects_a_wrong_password(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    page = browser.new_page()
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "ana")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    assert page.locator(".error").inner_text() == "Wrong user name or password."
+    assert [e.action for e in env.services.review.audit_entries("ana")] == ["login failed"]
+
+
+def test_review_with_the_keyboard(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    page = signed_in(browser, url, "ana")
+    assert page.url.endswith("/review")
+    shot(page, "02-queue")
+    page.keyboard.press("n")
+    page.wait_for_url(re.compile(r"/review/hits/"))
+    first = page.url.split("/review/hits/")[1].split("?")[0]
+    assert wait_live(page) == "present"
+    assert page.get_attribute("#candidate", "data-view") == "blurred"
+    shot(page, "03-item-blurred")
+    # Highest case priority first, then the smallest distance: case-a, distance 2.
+    hit, _ = env.services.hits.get_hit(first)
+    assert (hit.case_id, hit.distance) == ("case-a", 2)
+
+    page.keyboard.press("c")
+    page.wait_for_url(lambda u: first not in u)
+    assert "Recorded" in page.locator(".flash").inner_text()
+    second = page.url.split("/review/hits/")[1].split("?")[0]
+    wait_live(page)
+    page.keyboard.press("r")
+    assert page.locator("#reject-dialog").is_visible()
+    shot(page, "04-reject-dialog")
+    page.keyboard.press("Enter")  # no reason: refused in the page
+    assert page.locator("#reject-error").is_visible()
+    page.fill("#reject-reason", "a different picture of the same street")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda u: second not in u)
+    third = page.url.split("/review/hits/")[1].split("?")[0]
+    wait_live(page)
+    page.keyboard.press("s")
+    page.wait_for_url(lambda u: third not in u)
+
+    decisions = {d.hit_id: d for h in (first, second) for d in env.services.review.decisions(h)}
+    assert decisions[first].decision == "confirmed"
+    assert decisions[second].decision == "rejected"
+    assert "different picture" in decisions[second].reason
+    assert third in env.services.review.skipped("ana", env.services.now())
+    actions = [e.action for e in env.services.review.audit_entries("ana")]
+    assert {"decision confirmed", "decision rejected", "skip", "view hit"} <= set(actions)
+
+
+def test_reveal_one_image(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    env.services.review.set_setting("exposure_budget", 1)
+    page = signed_in(browser, url, "ana")
+    hit = env.hits[0]
+    page.goto(f"{url}/review/hits/{hit.id}")
+    wait_live(page)
+    assert page.locator("#exposure-count").inner_text() == "0"
+    with page.expect_response(re.compile(r"/image\?grant=")) as shown:
+        page.keyboard.press("v")
+    assert shown.value.headers["x-radar-view"] == "revealed"
+    page.locator("#candidate[data-view='revealed']").wait_for()
+    assert page.locator("#exposure-count").inner_text() == "1"
+    assert env.services.review.reveals_since("ana", env.services.day_start()) == 1
+    page.keyboard.press("h")
+    page.locator("#candidate[data-view='blurred']").wait_for()
+    # The budget of 1 is spent: the next reveal is refused and says why.
+    page.keyboard.press("v")
+    page.locator("#reveal-msg", has_text="budget").wait_for()
+    assert env.services.review.reveals_since("ana", env.services.day_start()) == 1
+    assert "reveal refused" in [e.action for e in env.services.review.audit_entries("ana")]
+
+
+def test_consensus_with_two_analysts(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    hit = env.hits[2]
+    for name in ("ana", "ben"):
+        page = signed_in(browser, url, name)
+        page.goto(f"{url}/review/hits/{hit.id}")
+        wait_live(page)
+        page.keyboard.press("c")
+        page.wait_for_url(lambda u: hit.id not in u)
+        page.context.close()
+    stored, _ = env.services.hits.get_hit(hit.id)
+    assert stored.status == "confirmed"
+    assert [d.username for d in env.services.review.decisions(hit.id)] == ["ana", "ben"]
+
+
+def test_disagreement_goes_to_an_admin(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    hit = env.hits[1]
+    s = env.services
+    queue.decide(s, "ana", hit.id, "confirmed", "")
+    queue.decide(s, "ben", hit.id, "rejected", "not the reference picture")
+    page = signed_in(browser, url, "adm")
+    assert page.url.endswith("/admin/disputes")
+    shot(page, "09-disputes")
+    page.fill("input[name=note]", "checked the page context: it is the reference")
+    page.click("button[value=confirmed]")
+    page.wait_for_load_state()
+    assert "Dispute resolved" in page.locator(".flash").inner_text()
+    assert s.hits.get_hit(hit.id)[0].status == "confirmed"
+
+
+def _confirm(env: Env, *indexes: int) -> None:
+    for i in indexes:
+        for name in ("ana", "ben"):
+            queue.decide(env.services, name, env.hits[i].id, "confirmed", "")
+
+
+def _notice_flow(browser: Any, url: str, env: Env) -> Any:
+    _confirm(env, 0, 1, 3)
+    page = signed_in(browser, url, "lea")
+    assert page.url.endswith("/notices")
+    shot(page, "05-notices-ready")
+    page.click("text=Prepare notice")
+    page.click("#discover")  # security.txt of the fixture site
+    page.wait_for_load_state()
+    assert "abuse@snapshare.example" in page.content()
+    shot(page, "06-notice-new")
+    page.click("#create-draft")
+    page.wait_for_url(re.compile(r"/notices/\d+$"))
+    assert page.locator("#send").is_disabled()
+    assert "bona fide" in page.locator("#problems").inner_text()
+    page.check("input[name=bona_fide]")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator("#valid").is_visible()
+    shot(page, "07-notice-draft")
+    page.click("#send")
+    page.wait_for_load_state()
+    assert "Sent to abuse@snapshare.example" in page.locator(".flash").inner_text()
+    assert page.locator("#notice-status").inner_text() == "sent"
+    return page
+
+
+def test_generate_and_send_a_notice(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    page = _notice_flow(browser, url, env)
+    shot(page, "08-notice-sent")
+    [msg] = env.outbox.messages
+    assert msg["To"] == "abuse@snapshare.example"
+    assert msg["Reply-To"] == "lea@hotline.example"
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Article 16" in body and env.hits[0].image_url in body
+    [pdf] = [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_content().startswith(b"%PDF")
+    with page.expect_download() as download:
+        page.click("#pdf")
+    assert download.value.suggested_filename.endswith(".pdf")
+
+
+def test_dashboard_updates_after_a_recheck_finds_the_content_gone(
+    browser: Any, live: tuple[Env, str]
+) -> None:
+    env, url = live
+    page = _notice_flow(browser, url, env)
+    page.goto(url + "/dashboard")
+    assert page.locator("#removed-total").inner_text() == "0"
+    for i in (0, 1):  # the host takes two of the three images down
+        del env.site.files[env.hits[i].image_url.split(env.base, 1)[1]]
+    page.click("#recheck-all")
+    page.wait_for_load_state()
+    assert "2 newly gone" in page.locator(".flash").inner_text()
+    assert page.locator("#removed-total").inner_text() == "2"
+    assert page.locator("#hosts .removed-count").first.inner_text() == "2"
+    assert "min" in page.locator("#hosts").inner_text()  # median time to removal shown
+    shot(page, "10-dashboard")
+    page.click("#hosts a")
+    page.wait_for_load_state()
+    shot(page, "11-host")
+
+
+def test_every_page_renders(browser: Any, live: tuple[Env, str]) -> None:
+    """A screenshot tour of the pages not covered above (and a check none is broken)."""
+    _, url = live
+    page = signed_in(browser, url, "adm")
+    for path, name in (
+        ("/admin/users", "12-users"),
+        ("/admin/cases", "13-cases"),
+        ("/admin/settings", "14-settings"),
+        ("/admin/audit", "15-audit"),
+        ("/prefs", "16-prefs"),
+    ):
+        response = page.goto(url + path)
+        assert response is not None and response.status == 200, path
+        shot(page, name)
+    page.context.close()
+    page = signed_in(browser, url, "lea")
+    response = page.goto(url + "/contacts")
+    assert response is not None and response.status == 200
+    shot(page, "17-contacts")
