@@ -24,7 +24,7 @@ CONTACT_LEVELS = ("host", "site", "registrar")  # escalation order
 CONTACT_SOURCES = ("security.txt", "directory", "manual")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS contacts (
+CREATE TABLE IF NOT EXISTS notice_contacts (
     id INTEGER PRIMARY KEY, host TEXT NOT NULL, level TEXT NOT NULL, email TEXT NOT NULL,
     name TEXT NOT NULL, source TEXT NOT NULL, note TEXT NOT NULL, updated_at TEXT NOT NULL,
     UNIQUE (host, level, email));
@@ -43,10 +43,10 @@ CREATE TABLE IF NOT EXISTS notice_urls (
 CREATE TABLE IF NOT EXISTS notice_events (
     id INTEGER PRIMARY KEY, notice_id INTEGER NOT NULL, at TEXT NOT NULL,
     username TEXT NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rechecks (
+CREATE TABLE IF NOT EXISTS notice_rechecks (
     id INTEGER PRIMARY KEY, url TEXT NOT NULL, at TEXT NOT NULL, result TEXT NOT NULL,
     http_status INTEGER NOT NULL, sha256 TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS rechecks_url ON rechecks (url, at);
+CREATE INDEX IF NOT EXISTS notice_rechecks_url ON notice_rechecks (url, at);
 """
 
 
@@ -170,7 +170,7 @@ class SqliteNoticeStore:
     def save_contact(self, contact: Contact) -> Contact:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO contacts (host,level,email,name,source,note,updated_at) "
+                "INSERT INTO notice_contacts (host,level,email,name,source,note,updated_at) "
                 "VALUES (?,?,?,?,?,?,?) ON CONFLICT (host, level, email) DO UPDATE SET "
                 "name=excluded.name, source=excluded.source, note=excluded.note, "
                 "updated_at=excluded.updated_at",
@@ -185,13 +185,13 @@ class SqliteNoticeStore:
                 ),
             )
             row = db.execute(
-                "SELECT id FROM contacts WHERE host=? AND level=? AND email=?",
+                "SELECT id FROM notice_contacts WHERE host=? AND level=? AND email=?",
                 (contact.host.lower(), contact.level, contact.email.strip()),
             ).fetchone()
         return replace(contact, host=contact.host.lower(), id=int(row[0]))
 
     def contacts(self, host: str | None = None) -> list[Contact]:
-        sql = "SELECT * FROM contacts"
+        sql = "SELECT * FROM notice_contacts"
         args: tuple[str, ...] = ()
         if host is not None:
             sql += " WHERE host=?"
@@ -213,7 +213,7 @@ class SqliteNoticeStore:
 
     def delete_contact(self, contact_id: int) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM contacts WHERE id=?", (contact_id,))
+            db.execute("DELETE FROM notice_contacts WHERE id=?", (contact_id,))
 
     # -- notices ------------------------------------------------------------------------------
     def create_notice(self, notice: Notice) -> Notice:
@@ -376,7 +376,7 @@ class SqliteNoticeStore:
     def add_recheck(self, recheck: Recheck) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO rechecks (url,at,result,http_status,sha256,detail) "
+                "INSERT INTO notice_rechecks (url,at,result,http_status,sha256,detail) "
                 "VALUES (?,?,?,?,?,?)",
                 (
                     recheck.url,
@@ -390,7 +390,7 @@ class SqliteNoticeStore:
 
     def rechecks(self, url: str, limit: int = 20) -> list[Recheck]:
         rows = self._db.execute(
-            "SELECT * FROM rechecks WHERE url=? ORDER BY id DESC LIMIT ?", (url, limit)
+            "SELECT * FROM notice_rechecks WHERE url=? ORDER BY id DESC LIMIT ?", (url, limit)
         )
         return [
             Recheck(r["url"], r["at"], r["result"], r["http_status"], r["sha256"], r["detail"])

@@ -22,34 +22,34 @@ DECISIONS = ("confirmed", "rejected")
 DEFAULT_PREFS = {"blur": "strong", "greyscale": True, "reveal_colour": False}
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
+CREATE TABLE IF NOT EXISTS review_users (
     id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
     email TEXT NOT NULL, roles TEXT NOT NULL, password_hash TEXT NOT NULL,
     active INTEGER NOT NULL, prefs TEXT NOT NULL, exposure_budget INTEGER,
     created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+CREATE TABLE IF NOT EXISTS review_sessions (
+    token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES review_users(id),
     csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (
+CREATE TABLE IF NOT EXISTS review_audit (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-CREATE TABLE IF NOT EXISTS claims (
+CREATE INDEX IF NOT EXISTS review_audit_at ON review_audit (at);
+CREATE TABLE IF NOT EXISTS review_claims (
     hit_id TEXT PRIMARY KEY, username TEXT NOT NULL, claimed_at TEXT NOT NULL,
     expires_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS decisions (
+CREATE TABLE IF NOT EXISTS review_decisions (
     hit_id TEXT NOT NULL, username TEXT NOT NULL, decision TEXT NOT NULL,
     reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (hit_id, username));
-CREATE TABLE IF NOT EXISTS disputes (
+CREATE TABLE IF NOT EXISTS review_disputes (
     hit_id TEXT PRIMARY KEY, opened_at TEXT NOT NULL, resolved_by TEXT,
     resolution TEXT, note TEXT, resolved_at TEXT);
-CREATE TABLE IF NOT EXISTS skips (
+CREATE TABLE IF NOT EXISTS review_skips (
     hit_id TEXT NOT NULL, username TEXT NOT NULL, until TEXT NOT NULL,
     PRIMARY KEY (hit_id, username));
-CREATE TABLE IF NOT EXISTS reveals (
+CREATE TABLE IF NOT EXISTS review_reveals (
     id INTEGER PRIMARY KEY, username TEXT NOT NULL, hit_id TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS reveals_user ON reveals (username, at);
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_reveals_user ON review_reveals (username, at);
+CREATE TABLE IF NOT EXISTS review_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -182,7 +182,7 @@ class SqliteReviewStore:
         with self._tx() as db:
             try:
                 cursor = db.execute(
-                    "INSERT INTO users (username,display_name,email,roles,password_hash,active,"
+                    "INSERT INTO review_users (username,display_name,email,roles,password_hash,active,"
                     "prefs,exposure_budget,created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         user.username,
@@ -201,19 +201,19 @@ class SqliteReviewStore:
         return self.user_by_id(int(cursor.lastrowid or 0))
 
     def get_user(self, username: str) -> User:
-        row = self._db.execute("SELECT * FROM users WHERE username=?", (username,)).fetchone()
+        row = self._db.execute("SELECT * FROM review_users WHERE username=?", (username,)).fetchone()
         if row is None:
             raise StoreError(f"no user {username!r}")
         return _user(row)
 
     def user_by_id(self, user_id: int) -> User:
-        row = self._db.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
+        row = self._db.execute("SELECT * FROM review_users WHERE id=?", (user_id,)).fetchone()
         if row is None:
             raise StoreError(f"no user #{user_id}")
         return _user(row)
 
     def list_users(self) -> list[User]:
-        return [_user(r) for r in self._db.execute("SELECT * FROM users ORDER BY username")]
+        return [_user(r) for r in self._db.execute("SELECT * FROM review_users ORDER BY username")]
 
     def update_user(self, username: str, **changes: Any) -> User:
         allowed = {
@@ -239,7 +239,7 @@ class SqliteReviewStore:
         if values:
             with self._tx() as db:
                 db.execute(
-                    f"UPDATE users SET {', '.join(f'{k}=?' for k in values)} WHERE username=?",
+                    f"UPDATE review_users SET {', '.join(f'{k}=?' for k in values)} WHERE username=?",
                     (*values.values(), username),
                 )
         return self.get_user(username)
@@ -248,25 +248,25 @@ class SqliteReviewStore:
         self, token_hash: str, user_id: int, csrf: str, at: str, expires: str
     ) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM sessions WHERE expires_at < ?", (at,))
+            db.execute("DELETE FROM review_sessions WHERE expires_at < ?", (at,))
             db.execute(
-                "INSERT INTO sessions VALUES (?,?,?,?,?)", (token_hash, user_id, csrf, at, expires)
+                "INSERT INTO review_sessions VALUES (?,?,?,?,?)", (token_hash, user_id, csrf, at, expires)
             )
 
     def get_session(self, token_hash: str, now: str) -> tuple[int, str] | None:
         row = self._db.execute(
-            "SELECT user_id, csrf FROM sessions WHERE token_hash=? AND expires_at > ?",
+            "SELECT user_id, csrf FROM review_sessions WHERE token_hash=? AND expires_at > ?",
             (token_hash, now),
         ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
     def delete_session(self, token_hash: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM sessions WHERE token_hash=?", (token_hash,))
+            db.execute("DELETE FROM review_sessions WHERE token_hash=?", (token_hash,))
 
     def delete_sessions_of(self, user_id: int) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM sessions WHERE user_id=?", (user_id,))
+            db.execute("DELETE FROM review_sessions WHERE user_id=?", (user_id,))
 
     # -- audit -------------------------------------------------------------------------------
     def audit(
@@ -274,7 +274,7 @@ class SqliteReviewStore:
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO audit (at,username,action,target,detail) VALUES (?,?,?,?,?)",
+                "INSERT INTO review_audit (at,username,action,target,detail) VALUES (?,?,?,?,?)",
                 (at, username, action, target, detail),
             )
 
@@ -290,7 +290,7 @@ class SqliteReviewStore:
             args.append(action + "%")
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._db.execute(
-            f"SELECT * FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            f"SELECT * FROM review_audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
             (*args, limit, offset),
         )
         return [
@@ -302,28 +302,28 @@ class SqliteReviewStore:
     def claim(self, hit_id: str, username: str, now: str, expires: str) -> bool:
         with self._tx() as db:
             row = db.execute(
-                "SELECT username, expires_at FROM claims WHERE hit_id=?", (hit_id,)
+                "SELECT username, expires_at FROM review_claims WHERE hit_id=?", (hit_id,)
             ).fetchone()
             if row is not None and row[0] != username and row[1] > now:
                 return False
             db.execute(
-                "INSERT OR REPLACE INTO claims VALUES (?,?,?,?)", (hit_id, username, now, expires)
+                "INSERT OR REPLACE INTO review_claims VALUES (?,?,?,?)", (hit_id, username, now, expires)
             )
             return True
 
     def release(self, hit_id: str, username: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM claims WHERE hit_id=? AND username=?", (hit_id, username))
+            db.execute("DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username))
 
     def claimed_by_others(self, username: str, now: str) -> set[str]:
         rows = self._db.execute(
-            "SELECT hit_id FROM claims WHERE username<>? AND expires_at > ?", (username, now)
+            "SELECT hit_id FROM review_claims WHERE username<>? AND expires_at > ?", (username, now)
         )
         return {r[0] for r in rows}
 
     def claim_of(self, hit_id: str, now: str) -> str | None:
         row = self._db.execute(
-            "SELECT username FROM claims WHERE hit_id=? AND expires_at > ?", (hit_id, now)
+            "SELECT username FROM review_claims WHERE hit_id=? AND expires_at > ?", (hit_id, now)
         ).fetchone()
         return None if row is None else str(row[0])
 
@@ -333,7 +333,7 @@ class SqliteReviewStore:
         with self._tx() as db:
             try:
                 db.execute(
-                    "INSERT INTO decisions VALUES (?,?,?,?,?)",
+                    "INSERT INTO review_decisions VALUES (?,?,?,?,?)",
                     (
                         decision.hit_id,
                         decision.username,
@@ -345,23 +345,23 @@ class SqliteReviewStore:
             except sqlite3.IntegrityError:
                 raise StoreError(f"{decision.username} already decided this hit") from None
             db.execute(
-                "DELETE FROM claims WHERE hit_id=? AND username=?",
+                "DELETE FROM review_claims WHERE hit_id=? AND username=?",
                 (decision.hit_id, decision.username),
             )
 
     def decisions(self, hit_id: str) -> list[Decision]:
-        rows = self._db.execute("SELECT * FROM decisions WHERE hit_id=? ORDER BY at", (hit_id,))
+        rows = self._db.execute("SELECT * FROM review_decisions WHERE hit_id=? ORDER BY at", (hit_id,))
         return [Decision(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def decided_by(self, username: str) -> set[str]:
-        rows = self._db.execute("SELECT hit_id FROM decisions WHERE username=?", (username,))
+        rows = self._db.execute("SELECT hit_id FROM review_decisions WHERE username=?", (username,))
         return {r[0] for r in rows}
 
     def decision_counts(self, since: str) -> dict[str, dict[str, int]]:
         """Per user, decisions per kind since ``since``."""
         out: dict[str, dict[str, int]] = {}
         rows = self._db.execute(
-            "SELECT username, decision, COUNT(*) FROM decisions WHERE at >= ? "
+            "SELECT username, decision, COUNT(*) FROM review_decisions WHERE at >= ? "
             "GROUP BY username, decision",
             (since,),
         )
@@ -372,7 +372,7 @@ class SqliteReviewStore:
     def open_dispute(self, hit_id: str, at: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO disputes (hit_id, opened_at) VALUES (?,?)", (hit_id, at)
+                "INSERT OR IGNORE INTO review_disputes (hit_id, opened_at) VALUES (?,?)", (hit_id, at)
             )
 
     def resolve_dispute(
@@ -382,7 +382,7 @@ class SqliteReviewStore:
             raise StoreError(f"unknown resolution {resolution!r}")
         with self._tx() as db:
             cursor = db.execute(
-                "UPDATE disputes SET resolved_by=?, resolution=?, note=?, resolved_at=? "
+                "UPDATE review_disputes SET resolved_by=?, resolution=?, note=?, resolved_at=? "
                 "WHERE hit_id=? AND resolved_at IS NULL",
                 (username, resolution, note, at, hit_id),
             )
@@ -391,17 +391,17 @@ class SqliteReviewStore:
 
     def disputes(self, open_only: bool = True) -> list[Dispute]:
         where = " WHERE resolved_at IS NULL" if open_only else ""
-        rows = self._db.execute(f"SELECT * FROM disputes{where} ORDER BY opened_at")
+        rows = self._db.execute(f"SELECT * FROM review_disputes{where} ORDER BY opened_at")
         return [Dispute(*tuple(r)) for r in rows]
 
     def skip(self, hit_id: str, username: str, until: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO skips VALUES (?,?,?)", (hit_id, username, until))
-            db.execute("DELETE FROM claims WHERE hit_id=? AND username=?", (hit_id, username))
+            db.execute("INSERT OR REPLACE INTO review_skips VALUES (?,?,?)", (hit_id, username, until))
+            db.execute("DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username))
 
     def skipped(self, username: str, now: str) -> set[str]:
         rows = self._db.execute(
-            "SELECT hit_id FROM skips WHERE username=? AND until > ?", (username, now)
+            "SELECT hit_id FROM review_skips WHERE username=? AND until > ?", (username, now)
         )
         return {r[0] for r in rows}
 
@@ -409,21 +409,21 @@ class SqliteReviewStore:
     def record_reveal(self, username: str, hit_id: str, at: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO reveals (username, hit_id, at) VALUES (?,?,?)", (username, hit_id, at)
+                "INSERT INTO review_reveals (username, hit_id, at) VALUES (?,?,?)", (username, hit_id, at)
             )
 
     def reveals_since(self, username: str, since: str) -> int:
         row = self._db.execute(
-            "SELECT COUNT(*) FROM reveals WHERE username=? AND at >= ?", (username, since)
+            "SELECT COUNT(*) FROM review_reveals WHERE username=? AND at >= ?", (username, since)
         ).fetchone()
         return int(row[0])
 
     def settings(self) -> dict[str, Any]:
-        return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT * FROM settings")}
+        return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT * FROM review_settings")}
 
     def set_setting(self, key: str, value: Any) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO settings VALUES (?,?)", (key, json.dumps(value)))
+            db.execute("INSERT OR REPLACE INTO review_settings VALUES (?,?)", (key, json.dumps(value)))
 
 
 def _user(row: sqlite3.Row) -> User:
