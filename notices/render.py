@@ -230,12 +230,12 @@ def as_pdf(blocks: list[Block], title: str) -> bytes:
             table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story += [table, Spacer(1, 3 * mm)]
         elif b.kind == "urls":
-            head = [Paragraph(f"<b>{h}</b>", small) for h in ("#", "URL and page", "SHA-256")]
+            head = [Paragraph(f"<b>{h}</b>", small) for h in ("#", "URL and page", "SHA-256 (start)")]
             rows = [head] + [
                 [
                     Paragraph(n, small),
                     Paragraph(f"{escape(url)}<br/>on page: {escape(page)}", small),
-                    Paragraph(escape(sha) + "...", small),
+                    Paragraph(escape(sha), small),
                 ]
                 for n, url, page, sha in b.rows
             ]

@@ -29,6 +29,7 @@ from review.settings import ReviewSettings
 from review.web import render
 
 log = logging.getLogger(__name__)
+ROUTERS = (account.router, reviewing.router, noticing.router, admin.router)
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -60,7 +61,7 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
-    for router in (account.router, reviewing.router, noticing.router, admin.router):
+    for router in ROUTERS:
         app.include_router(router)
 
     @app.middleware("http")
