@@ -15,7 +15,11 @@ import asyncio
 import random
 from typing import Any
 
+from urllib.parse import urlsplit
+
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+
+from crawler.resolver import refusal
 
 DELAY_KEY = "radar_retry_delay"
 
@@ -48,6 +52,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return self._delayed(retry, raw.decode("latin-1") if raw else None) or response
 
     def process_exception(self, request: Any, exception: Exception, spider: Any = None) -> Any:
+        if refusal(urlsplit(request.url).hostname):
+            return None  # the resolver refused the address: a refusal, not a failure
         if isinstance(exception, self.exceptions_to_retry) and not request.meta.get(
             "dont_retry", False
         ):

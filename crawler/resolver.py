@@ -14,6 +14,7 @@ IP literals never reach a resolver; :mod:`crawler.guard` checks them.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -30,8 +31,17 @@ Lookup = Callable[[str], list[str]]
 
 
 class ForbiddenAddressError(Exception):
-    """A host resolved to an address the crawler must not connect to. Not a DNS error,
-    so Scrapy's retry middleware does not retry it; spiders count it as a refusal."""
+    """A host resolved to an address the crawler must not connect to."""
+
+
+def refusal(host: str | None) -> str | None:
+    """Why the installed resolver refused ``host`` most recently, or None. Twisted turns
+    a resolver's failure into a plain DNS error on the way up, so the spider (to count a
+    refusal, not a DNS error) and the retry middleware (not to retry it) ask here."""
+    from twisted.internet import reactor
+
+    refused = getattr(getattr(reactor, "resolver", None), "refused", None)
+    return refused.get(host) if refused is not None and host else None
 
 
 def system_lookup(host: str) -> list[str]:
@@ -45,6 +55,10 @@ def stub_lookup(answers: dict[str, list[str]]) -> Lookup:
     an unknown name fails like a name that does not exist."""
 
     def lookup(host: str) -> list[str]:
+        try:
+            return [str(ipaddress.ip_address(host))]  # a literal answers for itself
+        except ValueError:
+            pass
         if host not in answers:
             raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in the stub")
         return list(answers[host])
@@ -82,6 +96,7 @@ class GuardedResolver:
         self.cache_seconds = cache_seconds
         self.lookup = lookup
         self._cache: dict[str, tuple[float, str]] = {}
+        self.refused: dict[str, str] = {}  # host -> reason, see refusal()
 
     @classmethod
     def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
@@ -107,7 +122,14 @@ class GuardedResolver:
             answers = self.lookup(name)
         except OSError as exc:  # gaierror: Scrapy retries DNS errors, and counts them
             raise DNSLookupError(f"{name}: {exc}") from None
-        address = check_addresses(name, answers, self.allowed)
+        try:
+            address = check_addresses(name, answers, self.allowed)
+        except ForbiddenAddressError as exc:
+            if len(self.refused) > 10_000:
+                self.refused.clear()
+            self.refused[name] = str(exc)
+            raise
+        self.refused.pop(name, None)
         if self.cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()

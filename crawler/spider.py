@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, IgnoreRequest
+from twisted.internet.error import DNSLookupError
 from scrapy.http import Response, TextResponse
 
 from crawler import incremental
@@ -32,7 +33,7 @@ from crawler.channel import parse_channel, preview_url
 from crawler.extract import ImageRef, extract_images, extract_links
 from crawler.feeds import parse_xml
 from crawler.items import ImageItem, PageSeen
-from crawler.resolver import ForbiddenAddressError
+from crawler.resolver import ForbiddenAddressError, refusal
 from crawler.sniff import RASTER, sniff
 from crawler.traps import TrapGuard, TrapLimits
 from store.evidence import clean_headers
@@ -96,6 +97,13 @@ class ImageSpider(scrapy.Spider):
         self.pages_scheduled: Counter[tuple[int, str]] = Counter()  # (target, crawl round)
         self.traps: dict[tuple[int, str], TrapGuard] = {}
 
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        settings = crawler.settings
+        kwargs.setdefault("max_image_bytes", settings.getint("RADAR_MAX_IMAGE_BYTES", 32 << 20))
+        kwargs.setdefault("max_page_bytes", settings.getint("RADAR_MAX_PAGE_BYTES", MAX_PAGE_BYTES))
+        return super().from_crawler(crawler, *args, **kwargs)
+
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(key, n)
 
@@ -106,6 +114,7 @@ class ImageSpider(scrapy.Spider):
         if known is not None:
             headers = incremental.conditional_headers(known.etag, known.last_modified)
             meta["radar_page_state"] = known
+            meta["handle_httpstatus_list"] = [304]
         meta = {
             "radar_page": page,
             "radar_kind": "page",
@@ -154,6 +163,7 @@ class ImageSpider(scrapy.Spider):
                 "allow_offsite": True,
                 "dont_obey_robotstxt": not page.obey_robots,
                 "download_maxsize": self.max_image_bytes,
+                "handle_httpstatus_list": [304] if headers else [],
             },
         )
 
@@ -320,9 +330,12 @@ class ImageSpider(scrapy.Spider):
         if failure.check(IgnoreRequest):
             return  # a refusal (robots.txt, address guard), counted where it was made
         kind = failure.request.meta.get("radar_kind", "page")
-        if failure.check(ForbiddenAddressError):
+        refused = refusal(urlsplit(failure.request.url).hostname)
+        if failure.check(ForbiddenAddressError) or (
+            refused and failure.check(CannotResolveHostError, DNSLookupError)
+        ):
             self.count("radar/refused/address")
-            log.info("refused %s: %s", failure.request.url, failure.getErrorMessage())
+            log.info("refused %s: %s", failure.request.url, refused or failure.getErrorMessage())
             return
         if failure.check(DownloadCancelledError):
             self.count(f"radar/refused/too_large/{kind}")
