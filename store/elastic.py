@@ -262,44 +262,56 @@ class ElasticHitStore:
         return Hit.from_dict(source), int(source["version"])
 
     def find_hits(self, query: HitQuery) -> list[Hit]:
-        if query.order == "priority":
-            sort: list[Any] = [
-                {
-                    "_script": {
-                        "type": "number",
-                        "order": "desc",
-                        "script": {
-                            "source": "params.p.getOrDefault(doc['case_id'].value, 0)",
-                            "params": {"p": dict(query.priorities)},
-                        },
-                    }
-                },
-                {"distance": "asc"},
-                {"first_seen": "asc"},
-                {"id": "asc"},
-            ]
-        else:
-            column = "first_seen" if query.order == "newest" else "last_seen"
-            sort = [{column: "desc"}, {"id": "asc"}]
+        """Priority order without scripts (not every cluster has Painless): one search
+        per distinct case priority, highest first, paged across the groups."""
         if query.limit == 0:
             return []
-        try:
-            response = self.es.search(
-                index=self.alias,
-                query=_bool(query),
-                sort=sort,
-                size=query.limit,
-                from_=query.offset,
+        if query.order != "priority":
+            column = "first_seen" if query.order == "newest" else "last_seen"
+            return self._search(
+                _bool(query), [{column: "desc"}, {"id": "asc"}], query.offset, query.limit
             )
+        by_priority: dict[int, list[str]] = {}
+        for case_id, priority in query.priorities.items():
+            by_priority.setdefault(int(priority), []).append(case_id)
+        ranked = sorted(set(by_priority) | {0}, reverse=True)
+        others = [c for p, cases in by_priority.items() if p != 0 for c in cases]
+        sort = [{"distance": "asc"}, {"first_seen": "asc"}, {"id": "asc"}]
+        skip, want, out = query.offset, query.limit, []
+        for priority in ranked:
+            group = _bool(query)
+            if priority == 0:
+                if others:
+                    group["bool"]["must_not"].append({"terms": {"case_id": others}})
+            else:
+                group["bool"]["filter"].append({"terms": {"case_id": by_priority[priority]}})
+            size = self._count(group)
+            if skip >= size:
+                skip -= size
+                continue
+            found = self._search(group, sort, skip, min(want, size - skip))
+            out += found
+            want -= len(found)
+            skip = 0
+            if want <= 0:
+                break
+        return out
+
+    def _search(self, q: dict[str, Any], sort: list[Any], offset: int, size: int) -> list[Hit]:
+        try:
+            response = self.es.search(index=self.alias, query=q, sort=sort, size=size, from_=offset)
         except (ApiError, TransportError) as exc:
             raise StoreError(f"Elasticsearch search failed: {exc}") from exc
         return [Hit.from_dict(h["_source"]) for h in response["hits"]["hits"]]
 
-    def count_hits(self, query: HitQuery) -> int:
+    def _count(self, q: dict[str, Any]) -> int:
         try:
-            return int(self.es.count(index=self.alias, query=_bool(query))["count"])
+            return int(self.es.count(index=self.alias, query=q)["count"])
         except (ApiError, TransportError) as exc:
             raise StoreError(f"Elasticsearch count failed: {exc}") from exc
+
+    def count_hits(self, query: HitQuery) -> int:
+        return self._count(_bool(query))
 
 
 def _bool(query: HitQuery) -> dict[str, Any]:
