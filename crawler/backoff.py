@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 from typing import Any
-
 from urllib.parse import urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware

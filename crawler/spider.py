@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, IgnoreRequest
-from twisted.internet.error import DNSLookupError
 from scrapy.http import Response, TextResponse
+from twisted.internet.error import DNSLookupError
 
 from crawler import incremental
 from crawler.channel import parse_channel, preview_url

@@ -1,0 +1,119 @@
+"""Real crawls of a JavaScript gallery (with the real Chromium) and of a Telegram-shaped
+channel preview, both served on 127.0.0.1 from benign photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from radar.demo.places import GALLERY_PAGES, PER_PAGE, channel, js_gallery
+from radar.demo.site import DemoServer, DemoSite
+from store import SqliteStore, Target
+from tests.crawler.harness import FixtureServer, Reply, crawl
+from tests.crawler.test_hostile import case_with
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The browser the crawler renders with. Fails, never skips, when it is missing: a
+    silently skipped browser suite would hide that JavaScript sites are not crawled."""
+    from crawler.browser import BrowserMissing, chromium_path
+
+    try:
+        return chromium_path()
+    except BrowserMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def gallery(kodak: list[Path]) -> DemoSite:
+    return js_gallery(kodak[:3], kodak[10:22])
+
+
+def _target(store: SqliteStore, url: str, **kwargs: object) -> int:
+    return store.add_target(Target("c1", url, ("127.0.0.1",), **kwargs)).id  # type: ignore[arg-type]
+
+
+def test_js_gallery_is_invisible_without_a_browser(gallery: DemoSite, tmp_path: Path) -> None:
+    db = tmp_path / "radar.db"
+    store = case_with(db, list(gallery.references.values()))
+    with DemoServer(gallery) as server:
+        tid = _target(store, server.base_url + "/js-gallery", max_depth=0)
+        (report,) = crawl(db, [tid])
+        assert not any(p.startswith("/api/") for p in server.requests)
+    assert report.counts["pages"] == 1 and report.counts["images"] == 0
+    assert store.hits("c1") == []
+
+
+def test_js_gallery_rendered_by_chromium(
+    chromium: str, gallery: DemoSite, kodak: list[Path], tmp_path: Path
+) -> None:
+    db = tmp_path / "radar.db"
+    store = case_with(db, list(gallery.references.values()))
+    # The gallery page also tries to reach an "internal service" on 127.0.0.2, which
+    # only the browser would see: the proxy must refuse it before any connection.
+    internal = FixtureServer({"prefix:/": Reply(body=b"secret")}, host="127.0.0.2")
+    with internal, DemoServer(gallery) as server:
+        page, script = gallery.files["/js-gallery"]
+        probe = f"<script>fetch('{internal.url}/admin').catch(()=>0)</script>"
+        gallery.files["/js-gallery"] = (
+            page,
+            script.replace(b"</body>", probe.encode() + b"</body>"),
+        )
+        tid = _target(store, server.base_url + "/js-gallery", max_depth=0, render="browser")
+        (report,) = crawl(db, [tid], settings={"RADAR_BROWSER_MAX_PAGES": 1})
+        api = sorted(p for p in server.requests if p.startswith("/api/"))
+        media = [p for p in server.requests if p.startswith("/media/")]
+    counts = report.counts
+    assert api == [f"/api/gallery?page={n}" for n in range(1, GALLERY_PAGES + 1)]
+    assert sum(internal.requests.values()) == 0 and counts["refused_address"] >= 1
+    # Every photo was found in the rendered page and fetched by Scrapy, once: the
+    # browser itself fetched no image (aborted), so each was requested exactly once.
+    assert counts["images"] == GALLERY_PAGES * PER_PAGE == len(media)
+    assert all(server.requests[p] == 1 for p in media)
+    assert counts["browser:load_more_clicks"] >= GALLERY_PAGES - 2
+    assert counts["browser:stopped/no_new_images"] == 1
+    assert counts["browser:pages_opened"] == counts["browser:pages_closed"] == 1
+    assert counts["browser:max_open_pages"] == 1
+    planted = {(p.path, p.reference_label) for p in gallery.planted}
+    found = {(urlsplit(h.image_url).path, h.reference_label) for h in store.hits("c1")}
+    assert planted and found == planted
+    (evidence, *_) = store.evidence(store.hits("c1")[0].image_url)
+    assert evidence.rendered and evidence.page_title == "Live gallery"
+    snapshot = store.page_snapshot(evidence.page_sha256)
+    assert snapshot is not None and urlsplit(evidence.image_url).path in snapshot.html
+
+
+def test_channel_preview_pages_back_and_keys_photos_by_post(
+    kodak: list[Path], tmp_path: Path
+) -> None:
+    site = channel(kodak[:3], kodak[10:20], posts=30, per_page=10)
+    db = tmp_path / "radar.db"
+    store = case_with(db, list(site.references.values()))
+    with DemoServer(site) as server:
+        base = server.base_url
+        tid = _target(store, base + "/s/snapshare", kind="telegram", max_pages=10)
+        (first,) = crawl(db, [tid])
+        cdn_first = sum(n for p, n in server.requests.items() if p.startswith("/cdn/"))
+        (second,) = crawl(db, [tid])
+        cdn_second = sum(n for p, n in server.requests.items() if p.startswith("/cdn/"))
+        pages = sorted(p for p in server.requests if p.startswith("/s/"))
+    assert pages == ["/s/snapshare", "/s/snapshare?before=11", "/s/snapshare?before=21"]
+    counts = first.counts
+    assert counts["pages"] == 3 and counts["channel:posts"] == 30
+    photos = 30 + 2  # one per post, an album's second photo, a video thumbnail
+    assert counts["images"] == photos == cdn_first
+    hits = store.hits("c1")
+    keys = {h.image_url for h in hits}
+    assert keys == {f"{base}/snapshare/{2 + 3 * i}" for i in range(3)}
+    for hit in hits:
+        latest, original = store.evidence(hit.image_url)  # newest first
+        assert urlsplit(original.fetched_url).path.startswith("/cdn/")
+        evidence = latest
+        assert evidence.page_url.startswith(base + "/s/snapshare")
+    # Posts are immutable: the second crawl re-sights known photos without downloading.
+    assert cdn_second == cdn_first
+    assert second.counts["images_known"] == photos and second.counts["hits"] == 3
+    assert {h.seen_count for h in store.hits("c1")} == {2}
