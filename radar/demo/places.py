@@ -43,13 +43,13 @@ async function next() {
     grid.appendChild(img);
   }
   done = !data.more; busy = false;
-  more.style.display = (page >= %d && !done) ? 'block' : 'none';
+  more.style.display = (page >= SCROLL_PAGES && !done) ? 'block' : 'none';
 }
 new IntersectionObserver(entries => {
-  if (entries[0].isIntersecting && page < %d) next();
+  if (entries[0].isIntersecting && page < SCROLL_PAGES) next();
 }).observe(document.getElementById('sentinel'));
 more.addEventListener('click', next);
-""" % (SCROLL_PAGES, SCROLL_PAGES)
+""".replace("SCROLL_PAGES", str(SCROLL_PAGES))
 
 
 def _jpeg(photo: Path, quality: int = 88) -> bytes:

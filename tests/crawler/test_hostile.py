@@ -29,7 +29,8 @@ def jpeg(path: Path, quality: int = 85, size: int | None = None) -> bytes:
 
 
 def html(body: str, title: str = "fixture") -> bytes:
-    return f"<!DOCTYPE html><html><head><title>{title}</title></head><body>{body}</body></html>".encode()
+    head = f"<!DOCTYPE html><html><head><title>{title}</title></head>"
+    return f"{head}<body>{body}</body></html>".encode()
 
 
 def case_with(db: Path, references: list[Path]) -> SqliteStore:
