@@ -1,0 +1,212 @@
+"""What the built objects promise beyond their schemas: every radar pod meets the
+"restricted" Pod Security Standard with a read-only root and bounded resources, probes
+hit the endpoints the roles serve, no secret value is in a manifest, autoscaling never
+exceeds the partitions of the topic it watches, and the topics are those of
+wire/topics.py."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.k8s.conftest import Build
+from wire import topics
+
+ROLE_COMMANDS = {"crawler", "matcher", "scheduler", "review", "schedule", "topics"}
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|API_KEY|TOKEN", re.IGNORECASE)
+
+
+def workloads(b: Build) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(object, pod template) of every Deployment, Job and CronJob of the radar."""
+    found = []
+    for obj in b.of_kind("Deployment", "Job", "CronJob"):
+        spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+        found.append((obj, spec["template"]))
+    assert found
+    return found
+
+
+def config(b: Build) -> dict[str, str]:
+    data: dict[str, str] = b.get("ConfigMap", "radar-config")["data"]
+    return data
+
+
+def test_namespace_enforces_restricted_pod_security(built: Build) -> None:
+    labels = built.get("Namespace", built.namespace())["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert all(
+        o["metadata"].get("namespace") == built.namespace()
+        for o in built.objects
+        if o["kind"] != "Namespace"
+    )
+
+
+def test_pods_meet_the_restricted_standard(built: Build) -> None:
+    for obj, template in workloads(built):
+        name = f"{built.name}: {obj['kind']}/{obj['metadata']['name']}"
+        spec = template["spec"]
+        pod_security = spec["securityContext"]
+        assert pod_security["runAsNonRoot"] is True, name
+        assert pod_security["runAsUser"] != 0, name
+        assert pod_security["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert spec["automountServiceAccountToken"] is False, name
+        assert not spec.get("hostNetwork") and not spec.get("hostPID"), name
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False, name
+            assert security["readOnlyRootFilesystem"] is True, name
+            assert security.get("privileged", False) is False, name
+            assert security["capabilities"]["drop"] == ["ALL"], name
+            assert not security["capabilities"].get("add"), name
+            mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+            assert "/tmp" in mounts, f"{name}: a read-only root needs a writable /tmp"
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][kind]), name
+
+
+def test_every_volume_is_bounded_or_a_claim(built: Build) -> None:
+    for obj, template in workloads(built):
+        for volume in template["spec"].get("volumes", []):
+            if "emptyDir" in volume:
+                assert volume["emptyDir"].get("sizeLimit"), (obj["metadata"]["name"], volume)
+            else:
+                assert {"secret", "persistentVolumeClaim", "configMap"} & set(volume), volume
+
+
+def test_roles_run_the_one_image_with_a_radar_command(built: Build) -> None:
+    images = set()
+    for obj, template in workloads(built):
+        for container in template["spec"]["containers"]:
+            images.add(container["image"])
+            assert container["args"][0] in ROLE_COMMANDS, obj["metadata"]["name"]
+    assert len(images) == 1, images
+    (image,) = images
+    assert "/" in image and not image.endswith(":latest"), f"overlay must set the image: {image}"
+
+
+def test_long_running_roles_have_probes_on_their_endpoints(built: Build) -> None:
+    health_port = int(config(built)["RADAR_HEALTH_PORT"])
+    deployments = {d["metadata"]["name"]: d for d in built.of_kind("Deployment")}
+    assert {"radar-crawler", "radar-matcher", "radar-review"} <= set(deployments)
+    for name, deployment in deployments.items():
+        spec = deployment["spec"]["template"]["spec"]
+        (container,) = spec["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            get = container[probe]["httpGet"]
+            port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
+            if name == "radar-review":
+                assert (get["path"], port) == ("/healthz", 8080), name
+                assert container["args"][-4:] == ["--host", "0.0.0.0", "--port", "8080"]
+            else:
+                assert (get["path"], port) == (path, health_port), (name, probe)
+        assert "startupProbe" in container, name
+
+
+def test_each_role_has_its_service_account_and_service(built: Build) -> None:
+    accounts = {a["metadata"]["name"] for a in built.of_kind("ServiceAccount")}
+    services = {s["metadata"]["name"] for s in built.of_kind("Service")}
+    for deployment in built.of_kind("Deployment"):
+        name = deployment["metadata"]["name"]
+        assert deployment["spec"]["template"]["spec"]["serviceAccountName"] in accounts
+        assert name in services, name
+    for account in built.of_kind("ServiceAccount"):
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_no_secret_value_in_any_manifest(built: Build) -> None:
+    for secret in built.of_kind("Secret"):  # only generated, non-secret role definitions
+        assert secret["metadata"]["name"] == "radar-es-roles", secret["metadata"]["name"]
+        assert set(secret.get("data", {})) == {"roles.yml"}
+    for key in config(built):
+        assert not SECRET_NAME.search(key), key
+    for obj, template in workloads(built):
+        for container in template["spec"]["containers"]:
+            for env in container.get("env", []):
+                if SECRET_NAME.search(env["name"]):
+                    assert "secretKeyRef" in env.get("valueFrom", {}), (obj["metadata"], env)
+    assert "BEGIN PRIVATE KEY" not in built.yaml and "BEGIN CERTIFICATE" not in built.yaml
+
+
+def test_crawlers_may_not_reach_private_networks(built: Build) -> None:
+    assert config(built)["RADAR_ALLOWED_NETWORKS"] == ""
+
+
+def partitions(b: Build) -> dict[str, int]:
+    """Partitions per topic: the KafkaTopics, else the topics Job's --partitions."""
+    found = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in b.of_kind("KafkaTopic")}
+    if found:
+        return found
+    (job,) = [j for j in b.of_kind("Job") if j["metadata"]["name"] == "radar-topics"]
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    count = int(args[args.index("--partitions") + 1])
+    prefix = config(b)["RADAR_KAFKA_NAMESPACE"]
+    return {prefix + name: count for name in topics.ALL_TOPICS}
+
+
+def test_autoscaling_stays_within_the_partitions(built: Build) -> None:
+    scaled = built.of_kind("ScaledObject")
+    if not scaled:
+        return
+    prefix = config(built)["RADAR_KAFKA_NAMESPACE"]
+    expected = {
+        "radar-crawler": (topics.FRONTIER_TOPIC, config(built)["RADAR_CRAWLER_GROUP"]),
+        "radar-matcher": (topics.HASHES_TOPIC, config(built)["RADAR_MATCHER_GROUP"]),
+    }
+    counts = partitions(built)
+    deployments = {d["metadata"]["name"] for d in built.of_kind("Deployment")}
+    assert {s["spec"]["scaleTargetRef"]["name"] for s in scaled} == set(expected)
+    for obj in scaled:
+        target = obj["spec"]["scaleTargetRef"]["name"]
+        assert target in deployments
+        (trigger,) = obj["spec"]["triggers"]
+        topic, group = expected[target]
+        assert trigger["type"] == "kafka"
+        assert trigger["metadata"]["topic"] == prefix + topic
+        assert trigger["metadata"]["consumerGroup"] == group
+        assert trigger["metadata"]["bootstrapServers"] == config(built)["RADAR_KAFKA_BOOTSTRAP"]
+        assert 1 <= obj["spec"]["minReplicaCount"] <= obj["spec"]["maxReplicaCount"]
+        assert obj["spec"]["maxReplicaCount"] <= counts[prefix + topic], target
+        auth = trigger.get("authenticationRef")
+        if config(built)["RADAR_KAFKA_SECURITY_PROTOCOL"].startswith("SASL"):
+            assert auth and built.get("TriggerAuthentication", auth["name"])
+            assert trigger["metadata"]["sasl"] == "scram_sha512"
+        # KEDA-managed: no replica count in the Deployment to fight the autoscaler.
+        assert "replicas" not in built.get("Deployment", target)["spec"]
+
+
+def test_strimzi_topics_are_those_of_wire_topics(built: Build) -> None:
+    kafka_topics = built.of_kind("KafkaTopic")
+    if built.flavour != "prod":
+        assert not kafka_topics
+        return
+    by_name = {t["spec"]["topicName"]: t["spec"] for t in kafka_topics}
+    assert set(by_name) == set(topics.ALL_TOPICS)
+    for name, spec in by_name.items():
+        compacted = spec["config"].get("cleanup.policy") == "compact"
+        assert compacted == (name in topics.COMPACTED_TOPICS), name
+        assert spec["replicas"] >= 3 and spec["config"]["min.insync.replicas"] == 2, name
+
+
+def test_prod_clients_use_tls_and_scram_users_that_exist(built: Build) -> None:
+    if built.flavour != "prod":
+        return
+    cfg = config(built)
+    assert cfg["RADAR_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert cfg["RADAR_ES_URL"].startswith("https://")
+    kafka = built.get("Kafka", "radar")
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] and listener["authentication"]["type"] == "scram-sha-512"
+    assert cfg["RADAR_KAFKA_BOOTSTRAP"] == f"radar-kafka-bootstrap:{listener['port']}"
+    users = {u["metadata"]["name"] for u in built.of_kind("KafkaUser")}
+    for _obj, template in workloads(built):
+        for container in template["spec"]["containers"]:
+            env = {e["name"]: e for e in container.get("env", [])}
+            if "RADAR_KAFKA_SASL_USERNAME" in env:
+                user = env["RADAR_KAFKA_SASL_USERNAME"]["value"]
+                assert user in users, user
+                ref = env["RADAR_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+                assert (ref["name"], ref["key"]) == (user, "password")
+    roles = [r for p in built.of_kind("KafkaNodePool") for r in p["spec"]["roles"]]
+    assert "controller" in roles and "broker" in roles  # KRaft: no ZooKeeper
+    assert built.get("Elasticsearch", "radar")["spec"]["version"].startswith("8.")
