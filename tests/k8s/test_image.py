@@ -91,3 +91,18 @@ def test_tools_lock_pins_what_tools_in_names() -> None:
     locked = pins(DEPLOY / "tools.lock")
     for name, version in PIN.findall((DEPLOY / "tools.in").read_text()):
         assert locked[canonicalize_name(name)] == version, name
+
+
+def test_compose_file_is_valid_and_runs_every_role() -> None:
+    compose = DEPLOY / "compose.yaml"
+    done = run([tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", compose])
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = compose.read_text()
+    for role in ("crawler", "matcher", "scheduler", "review"):
+        assert re.search(rf"^  {role}:\n    <<: \*radar\n    command: \[{role}", text, re.M), role
+    assert "RADAR_APP_SECRET: ${RADAR_APP_SECRET:?" in text  # required, no default
+    installs = (REPO / "radar" / "server_installs.py").read_text()
+    kafka = re.search(r'KAFKA_VERSION = "([^"]+)"', installs)
+    elastic = re.search(r'ES_VERSION = "([^"]+)"', installs)
+    assert kafka and f"apache/kafka:{kafka[1]}" in text
+    assert elastic and f"elasticsearch:{elastic[1]}" in text
