@@ -447,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     from radar import review_cli
 
     review_cli.add_commands(sub)
+    from radar import crawl_cli
+
+    crawl_cli.add_commands(sub)
     return p
 
 

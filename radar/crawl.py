@@ -60,6 +60,7 @@ class CrawlRun:
     reports: list[CrawlReport] = field(default_factory=list)
     seconds: float = 0.0
     hits: int = 0
+    spiders: list[Any] = field(default_factory=list)  # in the order of the targets
 
 
 class EvidenceKeeper:
@@ -141,13 +142,16 @@ def run_crawls(
     log_level: str = "WARNING",
     settings: dict[str, Any] | None = None,
     incremental: bool = True,
+    spider_cls: type[TargetSpider] = TargetSpider,
+    save_reports: bool = True,
 ) -> CrawlRun:
     """Crawl ``targets`` concurrently, matching as images arrive; save a report per target.
 
     Blocks until every crawl has finished. Runs a Twisted reactor, so it can be called
     once per process (Scrapy's rule: :mod:`radar.schedule` runs each round in a child
     process). ``settings`` overrides Scrapy settings (tests: short retry delays, a DNS
-    stub); ``incremental=False`` ignores what earlier crawls remembered.
+    stub); ``incremental=False`` ignores what earlier crawls remembered. ``spider_cls``
+    and ``save_reports=False`` serve re-checks (:mod:`radar.recheck`).
     """
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import task
@@ -179,7 +183,7 @@ def run_crawls(
     crawlers = []
     started_at = {}
     for target in targets:
-        crawler = process.create_crawler(TargetSpider)
+        crawler = process.create_crawler(spider_cls)
         crawler.settings.setdict(
             {
                 **crawl_settings(
@@ -208,7 +212,11 @@ def run_crawls(
         ticker.stop()
     if progress is not None:
         _progress(crawlers, worker, started, progress, final=True)
-    run = CrawlRun(seconds=time.monotonic() - started, hits=worker.stats["hits"])
+    run = CrawlRun(
+        seconds=time.monotonic() - started,
+        hits=worker.stats["hits"],
+        spiders=[crawler.spider for crawler in crawlers],
+    )
     for target, crawler in zip(targets, crawlers, strict=True):
         stats = crawler.stats.get_stats() if crawler.stats else {}
         report = CrawlReport(
@@ -219,5 +227,5 @@ def run_crawls(
             finish_reason=str(stats.get("finish_reason", "unknown")),
             counts=report_counts(stats, worker.stats[f"hits/target/{target.id}"]),
         )
-        run.reports.append(store.save_crawl_report(report))
+        run.reports.append(store.save_crawl_report(report) if save_reports else report)
     return run

@@ -1,0 +1,227 @@
+"""Commands for watching places over time: targets of every kind, the schedule, the
+long-running scheduler, re-checks and evidence. Registered by :mod:`radar.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from store import SqliteStore, StoreError, Target
+from store.models import RENDER_MODES, TARGET_KINDS
+
+
+def _duration(text: str) -> int:
+    from radar.cli import parse_duration
+
+    return parse_duration(text)
+
+
+def _store(args: argparse.Namespace) -> SqliteStore:
+    return SqliteStore(args.db)
+
+
+def _describe(t: Target) -> str:
+    from radar.schedule import next_due, stamp
+
+    due = next_due(t)
+    when = "paused" if due is None else "now" if due.year == 1 else stamp(due)
+    return (
+        f"#{t.id} {t.case_id:18} {t.kind:8} {t.render:7} every {t.interval_seconds}s  "
+        f"next {when}  last {t.last_crawled_at or 'never'}  {t.url}"
+    )
+
+
+def cmd_target_add(args: argparse.Namespace) -> None:
+    from urllib.parse import urlsplit
+
+    from crawler.channel import preview_url
+
+    store = _store(args)
+    url = preview_url(args.url) if args.kind == "telegram" else args.url
+    host = (urlsplit(url).hostname or "").lower()
+    domains = tuple(d.lower() for d in (args.allow_domain or [host.removeprefix("www.")]))
+    target = store.add_target(
+        Target(
+            case_id=args.case,
+            url=url,
+            allowed_domains=domains,
+            max_depth=args.max_depth,
+            max_pages=args.max_pages,
+            interval_seconds=args.every,
+            obey_robots=not args.ignore_robots,
+            kind=args.kind,
+            render=args.render,
+        )
+    )
+    print(f"added target {_describe(target)}")
+
+
+def cmd_target_list(args: argparse.Namespace) -> None:
+    store = _store(args)
+    targets = store.targets(args.case) if args.case else store.all_targets()
+    if not targets:
+        print("no targets")
+    for target in targets:
+        print(_describe(target))
+
+
+def cmd_target_enable(args: argparse.Namespace) -> None:
+    target = _store(args).set_target_enabled(args.target, args.enable)
+    print(f"{'resumed' if args.enable else 'paused'} {_describe(target)}")
+
+
+def cmd_schedule_list(args: argparse.Namespace) -> None:
+    from radar.schedule import due_targets
+
+    store = _store(args)
+    targets = store.all_targets()
+    due = {t.id for t in due_targets(targets, datetime.now(UTC))}
+    for target in targets:
+        print(("DUE " if target.id in due else "    ") + _describe(target))
+    print(f"{len(due)} of {len(targets)} targets due now")
+
+
+def cmd_schedule_run(args: argparse.Namespace) -> None:
+    from radar.report import print_crawl_summary
+    from radar.schedule import run_due
+
+    store = _store(args)
+    done = run_due(
+        store,
+        tuple(args.allow_network or ()),
+        max_targets=args.max_targets,
+        progress=None if args.quiet else sys.stderr,
+        log_level="INFO" if args.verbose else "WARNING",
+    )
+    if done.run is None:
+        print(f"nothing to crawl: {done.due} targets due, none free to claim")
+        return
+    print_crawl_summary(done.run, done.claimed or [])
+
+
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    from radar.schedule import Scheduler
+
+    scheduler = Scheduler(args.db, args.allow_network or (), poll_seconds=args.poll)
+    signal.signal(signal.SIGTERM, scheduler.stop)
+    signal.signal(signal.SIGINT, scheduler.stop)
+    print(f"scheduler: watching {args.db} (every {args.poll:.0f}s at most)", flush=True)
+    scheduler.run()
+    print(f"scheduler: stopped after {scheduler.rounds} rounds")
+
+
+def cmd_recheck(args: argparse.Namespace) -> int:
+    from radar.recheck import recheck_in_process
+
+    results = recheck_in_process(
+        _store(args), args.urls, args.case, tuple(args.allow_network or ())
+    )
+    for r in results:
+        if args.json:
+            print(json.dumps(r.to_dict(), sort_keys=True))
+        else:
+            print(f"{r.status:12} {r.url}  ({r.detail}; checked {r.checked_at})")
+    return 0
+
+
+def _evidence_rows(store: SqliteStore, key: str) -> list[Any]:
+    if key.startswith(("http://", "https://")):
+        return store.evidence(image_url=key)
+    hits = [h for h in store.hits(limit=100_000) if h.id == key]
+    if not hits:
+        raise StoreError(f"no hit {key!r} (give a hit id or an image URL)")
+    return store.evidence(image_url=hits[0].image_url, case_id=hits[0].case_id)
+
+
+def cmd_evidence(args: argparse.Namespace) -> None:
+    store = _store(args)
+    rows = _evidence_rows(store, args.hit)
+    if args.html:
+        if not rows or not rows[0].page_sha256:
+            raise StoreError("no page snapshot kept for this hit")
+        snapshot = store.page_snapshot(rows[0].page_sha256)
+        if snapshot is None:
+            raise StoreError("the page was unchanged (HTTP 304) and its snapshot not kept")
+        sys.stdout.write(snapshot.html)
+        return
+    for e in rows:
+        if args.json:
+            print(json.dumps(e.to_dict(), sort_keys=True))
+            continue
+        print(f"sighting {e.fetched_at}  HTTP {e.http_status}  sha256 {e.content_sha256}")
+        print(f"  image      {e.image_url}")
+        if e.fetched_url != e.image_url:
+            print(f"  fetched    {e.fetched_url}")
+        for hop in e.redirects:
+            print(f"  redirected {hop}")
+        print(f"  final URL  {e.final_url}")
+        print(f"  page       {e.page_url}  (HTTP {e.page_status}, title {e.page_title!r})")
+        rendered = ", rendered by a browser" if e.rendered else ""
+        print(f"  page HTML  sha256 {e.page_sha256 or '(not kept)'}{rendered}")
+        for name, value in sorted(e.headers.items()):
+            print(f"  header     {name}: {value}")
+    if not rows:
+        print("no evidence kept for this hit")
+
+
+def _allow(c: Any) -> None:
+    c.add_argument(
+        "--allow-network",
+        action="append",
+        metavar="CIDR",
+        help="let the crawler reach this private/loopback network (tests, demo)",
+    )
+
+
+def add_commands(sub: Any) -> None:
+    target = sub.add_parser("target", help="places to watch: websites, channels, feeds, sitemaps")
+    ts = target.add_subparsers(dest="target_command", required=True, metavar="ACTION")
+    c = ts.add_parser("add", help="add a target of any kind to a case")
+    c.add_argument("case")
+    c.add_argument("url", help="seed URL; for telegram https://t.me/s/NAME or https://t.me/NAME")
+    c.add_argument("--kind", choices=TARGET_KINDS, default="website")
+    c.add_argument("--render", choices=RENDER_MODES, default="http", help="browser: run JavaScript")
+    c.add_argument("--allow-domain", action="append", help="domain whose pages may be followed")
+    c.add_argument("--max-depth", type=int, default=3)
+    c.add_argument("--max-pages", type=int, default=200)
+    c.add_argument("--every", type=_duration, default=86_400, help="interval, e.g. 6h, 1d")
+    c.add_argument("--ignore-robots", action="store_true", help="recorded on the target")
+    c.set_defaults(func=cmd_target_add)
+    c = ts.add_parser("list", help="list targets and when each is next due")
+    c.add_argument("--case")
+    c.set_defaults(func=cmd_target_list)
+    for name, enable in (("pause", False), ("resume", True)):
+        c = ts.add_parser(name, help=f"{name} a target's schedule")
+        c.add_argument("target", type=int)
+        c.set_defaults(func=cmd_target_enable, enable=enable)
+
+    schedule = sub.add_parser("schedule", help="crawl what is due")
+    ss = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    ss.add_parser("list", help="every target and whether it is due").set_defaults(
+        func=cmd_schedule_list
+    )
+    c = ss.add_parser("run", help="crawl every due target once, now")
+    c.add_argument("--max-targets", type=int, default=50)
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    _allow(c)
+    c.set_defaults(func=cmd_schedule_run)
+    c = sub.add_parser("scheduler", help="run due crawls forever (stops on SIGTERM)")
+    c.add_argument("--poll", type=float, default=60.0, help="longest sleep between checks (s)")
+    _allow(c)
+    c.set_defaults(func=cmd_scheduler)
+
+    c = sub.add_parser("recheck", help="is the picture at these URLs still there?")
+    c.add_argument("urls", nargs="+", metavar="URL", help="an image or page URL of a hit")
+    c.add_argument("--case", help="the case (default: the case of the URL's hits)")
+    c.add_argument("--json", action="store_true", help="one JSON object per URL")
+    _allow(c)
+    c.set_defaults(func=cmd_recheck)
+    c = sub.add_parser("evidence", help="what was where, and when: a hit's sightings")
+    c.add_argument("hit", help="a hit id or an image URL")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--html", action="store_true", help="print the latest page snapshot")
+    c.set_defaults(func=cmd_evidence)

@@ -1,0 +1,125 @@
+"""Re-check URLs named in notices: still there, gone, or changed.
+
+Two entry points with one contract (a :class:`store.evidence.RecheckResult` per URL,
+saved in the store, in the order given):
+
+* :func:`recheck` -- for callers that live longer than one check (the review app, the
+  notice workflow, the scheduler): runs ``radar recheck --json`` in a child process, so
+  it can be called any number of times and never starts a reactor in the caller. Blocks
+  until done (at most ``timeout`` seconds); raises :class:`RecheckFailed` if the child
+  fails.
+* :func:`recheck_in_process` -- does the work here; runs a Twisted reactor, so once per
+  process (what the command itself calls).
+
+A re-check fetches the URL alone through the crawler (same address rule, caps,
+hashing and matching) and records a sighting when the picture is still there, so the hit
+shows when it was last seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from store import SqliteStore, Target
+from store.evidence import RecheckResult
+from wire import utc_now
+
+
+class RecheckFailed(RuntimeError):
+    """The re-check itself could not run (not: the URL is gone)."""
+
+
+def _target_for(store: SqliteStore, url: str, case_id: str | None) -> Target:
+    """A depth-0 target for the URL, bound to the case of its hits (or ``case_id``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"bad URL {url!r}: need http(s)://host/...")
+    if case_id is None:
+        known = [h for h in store.hits(limit=100_000) if url in (h.image_url, h.page_url)]
+        if not known:
+            raise ValueError(f"no hit names {url}: give the case (--case)")
+        case_id = known[0].case_id
+    store.get_case(case_id)
+    host = parts.hostname.lower()
+    return Target(case_id, url, (host,), max_depth=0, max_pages=1)
+
+
+def recheck_in_process(
+    store: SqliteStore,
+    urls: Sequence[str],
+    case_id: str | None = None,
+    allowed_networks: tuple[str, ...] = (),
+    settings: dict[str, Any] | None = None,
+) -> list[RecheckResult]:
+    """Re-check ``urls`` now, in this process (see the module docstring)."""
+    from crawler.recheck import RecheckSpider, verdict
+    from radar.crawl import run_crawls
+
+    targets = [_target_for(store, url, case_id) for url in urls]
+    started = utc_now()
+    run = run_crawls(
+        store,
+        targets,
+        allowed_networks,
+        progress=None,
+        settings=settings,
+        incremental=False,
+        spider_cls=RecheckSpider,
+        save_reports=False,
+    )
+    results = []
+    for target, spider in zip(targets, run.spiders, strict=True):
+        seen = [
+            h
+            for h in store.hits(target.case_id, limit=100_000)
+            if h.last_seen >= started and target.url in (h.image_url, h.page_url)
+        ]
+        status, detail = verdict(spider.outcome, [h.reference_label for h in seen])
+        result = RecheckResult(
+            url=target.url,
+            status=status,
+            checked_at=utc_now(),
+            case_id=target.case_id,
+            http_status=spider.outcome.http_status,
+            content_sha256=seen[0].content_sha256 if seen else "",
+            detail=detail,
+            matched=tuple(sorted({h.reference_label for h in seen})),
+        )
+        results.append(store.save_recheck(result))
+    return results
+
+
+def recheck(
+    db: str | Path,
+    urls: Sequence[str],
+    case_id: str | None = None,
+    allowed_networks: Sequence[str] = (),
+    timeout: float = 300.0,
+) -> list[RecheckResult]:
+    """Re-check ``urls`` in a child process (see the module docstring)."""
+    argv = [sys.executable, "-m", "radar", "--db", str(db), "recheck", "--json", *urls]
+    if case_id:
+        argv += ["--case", case_id]
+    for network in allowed_networks:
+        argv += ["--allow-network", network]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, env=os.environ
+        )
+    except subprocess.TimeoutExpired:
+        raise RecheckFailed(f"re-check did not finish in {timeout:.0f}s") from None
+    if done.returncode != 0:
+        raise RecheckFailed(done.stderr.strip().splitlines()[-1] if done.stderr else "failed")
+    results = []
+    for line in done.stdout.splitlines():
+        data = json.loads(line)
+        data["matched"] = tuple(data.get("matched", ()))
+        results.append(RecheckResult(**data))
+    return results

@@ -1,0 +1,151 @@
+"""Watching places over time, through the command line and the function API: targets
+of every kind, the schedule, the long-running scheduler, re-checks and evidence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from radar.recheck import recheck
+from radar.schedule import due_targets, stamp
+from store import SqliteStore, Target
+from tests.crawler.harness import FixtureServer, Reply
+from tests.crawler.test_hostile import html, jpeg
+from tests.radar.test_cli import radar
+
+ALLOW = ("--allow-network", "127.0.0.1/32")
+
+
+@pytest.fixture
+def watched(kodak: list[Path], tmp_path: Path):  # type: ignore[no-untyped-def]
+    photo = jpeg(kodak[6])
+    routes = {
+        "/": Reply(body=html('<img src="/p.jpg">', "Watched page")),
+        "/p.jpg": Reply(body=photo, content_type="image/jpeg"),
+    }
+    db = tmp_path / "radar.db"
+    assert radar(db, "case", "create", "c1").returncode == 0
+    assert radar(db, "case", "add-references", "c1", str(kodak[6])).returncode == 0
+    with FixtureServer(routes) as site:
+        yield db, site, routes
+
+
+def test_due_targets_is_pure_and_ordered() -> None:
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    never = Target("c", "https://a.example/", ("a.example",), id=1)
+    fresh = Target(
+        "c",
+        "https://b.example/",
+        ("b.example",),
+        id=2,
+        last_crawled_at=stamp(now),
+        interval_seconds=3600,
+    )
+    stale = Target(
+        "c",
+        "https://c.example/",
+        ("c.example",),
+        id=3,
+        last_crawled_at=stamp(now - timedelta(hours=2)),
+        interval_seconds=3600,
+    )
+    paused = Target("c", "https://d.example/", ("d.example",), id=4, enabled=False)
+    assert [t.id for t in due_targets([fresh, stale, paused, never], now)] == [1, 3]
+
+
+def test_targets_schedule_and_evidence_on_the_command_line(watched) -> None:  # type: ignore[no-untyped-def]
+    db, site, _ = watched
+    added = radar(db, "target", "add", "c1", site.url + "/", "--every", "2h", "--max-depth", "0")
+    assert added.returncode == 0, added.stderr
+    channel = radar(db, "target", "add", "c1", "https://t.me/snapshare", "--kind", "telegram")
+    assert channel.returncode == 0 and "https://t.me/s/snapshare" in channel.stdout
+    assert radar(db, "target", "pause", "2").returncode == 0
+    listed = radar(db, "schedule", "list")
+    assert "DUE #1" in listed.stdout and "paused" in listed.stdout
+    assert "1 of 2 targets due now" in listed.stdout
+
+    ran = radar(db, "schedule", "run", "-q", *ALLOW)
+    assert ran.returncode == 0, ran.stderr
+    assert "1 hits written" in ran.stdout
+    again = radar(db, "schedule", "run", "-q", *ALLOW)
+    assert again.returncode == 0 and "nothing to crawl: 0 targets due" in again.stdout
+    store = SqliteStore(db)
+    assert store.lease_of(1) == (None, None), "the lease is released after the round"
+    (hit,) = store.hits("c1")
+
+    shown = radar(db, "evidence", hit.id)
+    assert shown.returncode == 0, shown.stderr
+    assert f"final URL  {site.url}/p.jpg" in shown.stdout
+    assert (
+        "title 'Watched page'" in shown.stdout
+        and "header     Content-Type: image/jpeg" in shown.stdout
+    )
+    page = radar(db, "evidence", hit.id, "--html")
+    assert '<img src="/p.jpg">' in page.stdout
+    (row,) = [
+        json.loads(line)
+        for line in radar(db, "evidence", hit.image_url, "--json").stdout.splitlines()
+    ]
+    assert row["content_sha256"] == hit.content_sha256 and "body" not in row
+
+
+def test_recheck_reports_still_there_gone_changed_and_error(
+    watched,
+    kodak: list[Path],  # type: ignore[no-untyped-def]
+) -> None:
+    db, site, routes = watched
+    store = SqliteStore(db)
+    tid = store.add_target(Target("c1", site.url + "/", ("127.0.0.1",), max_depth=0)).id
+    ran = radar(db, "crawl", "c1", "--target", str(tid), "-q", *ALLOW)
+    assert ran.returncode == 0, ran.stderr
+    image, page = f"{site.url}/p.jpg", f"{site.url}/"
+
+    results = recheck(db, [image, page], allowed_networks=["127.0.0.1/32"])
+    assert [(r.url, r.status) for r in results] == [(image, "still_there"), (page, "still_there")]
+    assert results[0].matched == (kodak[6].stem,) and results[0].http_status == 200
+
+    routes["/p.jpg"] = Reply(body=jpeg(kodak[7]), content_type="image/jpeg")  # replaced
+    (changed,) = recheck(db, [image], allowed_networks=["127.0.0.1/32"])
+    assert changed.status == "changed" and changed.matched == ()
+    routes["/p.jpg"] = Reply(410, b"removed", content_type="text/plain")
+    (gone,) = recheck(db, [image], allowed_networks=["127.0.0.1/32"])
+    assert gone.status == "gone" and gone.detail == "HTTP 410"
+    routes["/p.jpg"] = Reply(503, b"busy", content_type="text/plain")
+    (unknown,) = recheck(db, [image], allowed_networks=["127.0.0.1/32"])
+    assert unknown.status == "error", "a failing server is never reported as gone"
+    assert [r.status for r in store.rechecks(image)] == ["error", "gone", "changed", "still_there"]
+    (hit,) = store.hits("c1")
+    assert hit.seen_count == 3  # the crawl and the two re-checks that still saw it
+
+
+def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # type: ignore[no-untyped-def]
+    db, site, _ = watched
+    assert radar(db, "target", "add", "c1", site.url + "/", "--max-depth", "0").returncode == 0
+    env = {**os.environ, "RADAR_DB": str(db)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "radar", "scheduler", "--poll", "1", *ALLOW],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not SqliteStore(db).crawl_reports("c1"):
+            time.sleep(0.5)
+        time.sleep(3)  # the target is not due again: no second round may start
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert len(SqliteStore(db).crawl_reports("c1")) == 1
+    assert "scheduler: stopped after 1 rounds" in out
+    assert site.requests["/p.jpg"] == 1
