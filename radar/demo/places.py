@@ -91,14 +91,14 @@ def js_gallery(references: list[Path], unrelated: list[Path], seed: int = 11) ->
     for path, label, name in entries:
         if path in paths:
             planted.append(Planted(path, label, name, "/js-gallery", "js-gallery"))
-    page = (
+    document = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Live gallery</title></head>"
         "<body><h1>Live gallery</h1><div id='grid'></div>"
         "<button id='more' style='display:none'>Load more</button>"
         "<div id='sentinel' style='height:10px'></div>"
         f"<script>{_GALLERY_JS}</script></body></html>"
     )
-    files["/js-gallery"] = (HTML, page.encode())
+    files["/js-gallery"] = (HTML, document.encode())
     files["/robots.txt"] = ("text/plain", b"User-agent: *\nAllow: /\n")
     return DemoSite(
         files=files,
