@@ -10,16 +10,22 @@ from typing import Any
 
 import imagehash
 import numpy as np
-import pdqhash
 from PIL import Image
 
 from hashing.decode import DecodeLimits, decode, to_rgb
+from hashing.pdq import pdq as _pdq
+from hashing.trim import trimmed_box
 from hashing.values import PdqHash, PHash
 
 
 @dataclass(frozen=True, slots=True)
 class ImageHashes:
-    """What we keep of an image: its hashes, PDQ quality, upright size and content digest."""
+    """What we keep of an image: its hashes, PDQ quality, upright size and content digest.
+
+    ``pdq_trimmed`` is the PDQ (and ``pdq_trimmed_quality`` its quality) of the picture
+    with its uniform borders peeled off (:mod:`hashing.trim`: letterbox bars, frames,
+    caption bars, screenshot margins); None when the picture has no such border.
+    """
 
     pdq: PdqHash
     pdq_quality: int
@@ -27,6 +33,8 @@ class ImageHashes:
     width: int
     height: int
     sha256: str
+    pdq_trimmed: PdqHash | None = None
+    pdq_trimmed_quality: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,12 +44,9 @@ class ImageHashes:
             "width": self.width,
             "height": self.height,
             "sha256": self.sha256,
+            "pdq_trimmed": None if self.pdq_trimmed is None else self.pdq_trimmed.hex,
+            "pdq_trimmed_quality": self.pdq_trimmed_quality,
         }
-
-
-def _pdq(picture: Image.Image) -> tuple[PdqHash, int]:
-    bits, quality = pdqhash.compute(np.asarray(picture))
-    return PdqHash(np.packbits(bits.astype(np.uint8)).tobytes()), int(quality)
 
 
 def _phash(picture: Image.Image) -> PHash:
@@ -49,9 +54,18 @@ def _phash(picture: Image.Image) -> PHash:
 
 
 def hash_image(picture: Image.Image, width: int, height: int, sha256: str) -> ImageHashes:
-    """Hash an already decoded RGB picture (any size; the decoder keeps it small)."""
-    pdq, quality = _pdq(picture)
-    return ImageHashes(pdq, quality, _phash(picture), width, height, sha256)
+    """Hash an already decoded RGB picture (any size; the decoder keeps it small), and
+    its border-trimmed inside when it has uniform borders."""
+    rgb = np.asarray(picture)
+    pdq, quality = _pdq(rgb)
+    trimmed, trimmed_quality = None, None
+    box = trimmed_box(rgb)
+    if box is not None:
+        top, left, bottom, right = box
+        trimmed, trimmed_quality = _pdq(rgb[top:bottom, left:right])
+    return ImageHashes(
+        pdq, quality, _phash(picture), width, height, sha256, trimmed, trimmed_quality
+    )
 
 
 def hash_bytes(data: bytes, limits: DecodeLimits | None = None) -> ImageHashes:

@@ -4,29 +4,19 @@ lists hotlines exchange (CSV or JSON). Only hashes, qualities and labels come ou
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from hashing import DecodeLimits, hash_image, parse_hash
+from hashing import DecodeLimits, parse_hash
 from hashing.decode import decode
+from hashing.variants import DEFAULT_PROFILE, DIHEDRAL, VariantProfile, reference_hashes
 from store.models import Case, Reference
 
-# PDQ's eight dihedral orientations, named as Meta's reference code names them.
-VARIANTS: dict[str, Image.Transpose | None] = {
-    "original": None,
-    "rotate-90": Image.Transpose.ROTATE_90,
-    "rotate-180": Image.Transpose.ROTATE_180,
-    "rotate-270": Image.Transpose.ROTATE_270,
-    "flip-x": Image.Transpose.FLIP_LEFT_RIGHT,
-    "flip-y": Image.Transpose.FLIP_TOP_BOTTOM,
-    "flip-plus-1": Image.Transpose.TRANSPOSE,
-    "flip-minus-1": Image.Transpose.TRANSVERSE,
-}
+VARIANTS = DIHEDRAL  # the dihedral variant names, as before (kept for callers)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -52,24 +42,30 @@ def image_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def hash_reference(
-    case: Case, path: Path, label: str, limits: DecodeLimits | None = None
+    case: Case,
+    path: Path,
+    label: str,
+    limits: DecodeLimits | None = None,
+    profile: VariantProfile = DEFAULT_PROFILE,
 ) -> list[Reference]:
-    """Reference rows for one picture: PDQ and pHash of the original and, when the case
-    has ``dihedral`` on, of its seven other orientations (mirrored or rotated re-uploads).
-    Raises ImageError or OSError; reads the file, keeps nothing of it."""
+    """Reference rows for one picture: PDQ of every variant of
+    :func:`hashing.variants.reference_hashes` -- the original, its seven other
+    orientations when the case has ``dihedral`` on, its border-trimmed inside, a grid of
+    crops and a fan of small rotations -- and pHash of the original, the orientations and
+    the trimmed inside (about 2,000 rows; the measured robust default, see
+    ``bench/results/latest.md``). Raises ImageError or OSError; reads the file, keeps
+    nothing of it."""
     limits = limits or DecodeLimits()
     data = path.read_bytes()[: limits.max_bytes + 1]
-    picture, width, height = decode(data, limits)
+    picture, _width, _height = decode(data, limits)
     del data
+    if not case.dihedral:
+        profile = dataclasses.replace(profile, dihedral=False)
     rows: list[Reference] = []
-    for variant, op in VARIANTS.items():
-        if op is not None and not case.dihedral:
-            continue
-        hashes = hash_image(picture if op is None else picture.transpose(op), width, height, "")
-        rows.append(Reference(case.id, label, "pdq", hashes.pdq.hex, hashes.pdq_quality, variant))
-        rows.append(
-            Reference(case.id, label, "phash", hashes.phash.hex, hashes.pdq_quality, variant)
-        )
+    for v in reference_hashes(picture, profile):
+        rows.append(Reference(case.id, label, "pdq", v.pdq.hex, v.quality, v.variant))
+        if v.phash is not None:
+            rows.append(Reference(case.id, label, "phash", v.phash.hex, v.quality, v.variant))
     return rows
 
 

@@ -1,0 +1,90 @@
+"""Finding the picture inside added borders: letterbox bars, frames, caption bars, the flat
+margins of a screenshot.
+
+A border is a band of lines (rows or columns) along one side that was painted, not
+photographed: its outermost line is flat (``START_SHARE`` of it within
+``START_TOLERANCE`` of its median colour: film grain and sensor noise fail this, JPEG of a
+flat colour passes), and every line of the band keeps that colour -- at least
+``MIN_SHARE`` of the line within ``TOLERANCE`` of it (sparse text on a caption bar or a
+screenshot's margin does not stop the band) and the line's median within ``DRIFT`` of it
+(a sky or a wall drifts, a painted bar does not). Sides are peeled in rounds (a frame of
+several colours, e.g. a coloured title bar on a white page, takes more than one; a side
+takes part in a round only if it was peeled in the round before), and never past
+``MAX_DEPTH`` of the picture.
+
+The same peeling is applied to references (:mod:`hashing.variants`) and to candidates
+(:func:`hashing.hash_image`), so a photo whose own edges are flat (sky, a studio wall)
+loses the same strip on both sides and still matches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # top, left, bottom, right
+
+TOLERANCE = 24  # per channel, out of 255: JPEG ringing around caption text stays inside
+START_TOLERANCE = 4  # the outermost line of a painted border is flat to within this
+START_SHARE = 0.9  # share of the outermost line that must be that flat
+MIN_SHARE = 0.6  # share of each line of the band that must be the band's colour
+DRIFT = 8  # the most a band line's median colour may differ from the band's colour
+MAX_DEPTH = 0.45  # never peel more than this share of the height or width per side
+ROUNDS = 3
+# A trimmed box counts only if it removed at least this share of the width or height:
+# below that, PDQ of the whole picture is as good.
+MIN_TRIM = 0.02
+
+
+def _peel(lines: np.ndarray, limit: int) -> int:
+    """How many leading lines of ``lines`` (n_lines, length, 3) form a border band."""
+    if limit <= 0:
+        return 0
+    band = lines[:limit].astype(np.int16)
+    colour = np.median(band[0], axis=0).astype(np.int16)
+    distance = np.abs(band - colour).max(axis=2)
+    if (distance[0] <= START_TOLERANCE).mean() < START_SHARE:
+        return 0
+    near = (distance <= TOLERANCE).mean(axis=1)
+    drift = np.abs(np.median(band, axis=1) - colour).max(axis=1)
+    failing = np.flatnonzero((near < MIN_SHARE) | (drift > DRIFT))
+    return int(failing[0]) if len(failing) else limit
+
+
+def content_box(rgb: np.ndarray) -> Box:
+    """The box ``(top, left, bottom, right)`` of ``rgb`` (h, w, 3) left after peeling
+    uniform borders; the whole picture when there are none. Never empty."""
+    height, width = rgb.shape[:2]
+    top, left, bottom, right = 0, 0, height, width
+    max_rows, max_cols = int(height * MAX_DEPTH), int(width * MAX_DEPTH)
+    active = [True, True, True, True]  # top, bottom, left, right
+    for _ in range(ROUNDS):
+        peeled = [0, 0, 0, 0]
+        if active[0]:
+            peeled[0] = _peel(rgb[top:bottom, left:right], max_rows - top)
+            top += peeled[0]
+        if active[1]:
+            peeled[1] = _peel(rgb[top:bottom, left:right][::-1], max_rows - (height - bottom))
+            bottom -= peeled[1]
+        if active[2]:
+            peeled[2] = _peel(rgb[top:bottom, left:right].transpose(1, 0, 2), max_cols - left)
+            left += peeled[2]
+        if active[3]:
+            view = rgb[top:bottom, left:right].transpose(1, 0, 2)[::-1]
+            peeled[3] = _peel(view, max_cols - (width - right))
+            right -= peeled[3]
+        active = [n > 0 for n in peeled]
+        if not any(active):
+            break
+    return top, left, bottom, right
+
+
+def trimmed_box(rgb: np.ndarray) -> Box | None:
+    """:func:`content_box` when it removes at least ``MIN_TRIM`` of the height or the
+    width, else None (nothing worth a second hash)."""
+    height, width = rgb.shape[:2]
+    top, left, bottom, right = content_box(rgb)
+    if (height - (bottom - top)) < MIN_TRIM * height and (
+        width - (right - left)
+    ) < MIN_TRIM * width:
+        return None
+    return top, left, bottom, right
