@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from hashing import ALGORITHMS, MatchRule
+from hashing import ALGORITHMS, ImageHashes, MatchRule
 from matcher.index import BinaryIndex, codes_from_hex
 from matcher.mih import default_index
 from store.models import Case, Reference
@@ -75,15 +75,35 @@ class Bank:
     def _radius(self, algorithm: str) -> int:
         return max((rule.threshold(algorithm) for rule in self.rules.values()), default=-1)
 
-    def match(self, hashes: dict[str, str], pdq_quality: int | None) -> list[BankMatch]:
-        """Match one image's hashes (``{"pdq": hex, "phash": hex}``, either may be absent).
+    def match_image(self, hashes: ImageHashes) -> list[BankMatch]:
+        """:meth:`match` for a locally hashed image (``radar check``, the demo): its PDQ,
+        pHash and, when it has borders, its trimmed PDQ -- exactly what the crawler sends."""
+        alternates = []
+        if hashes.pdq_trimmed is not None:
+            alternates.append((hashes.pdq_trimmed.hex, hashes.pdq_trimmed_quality))
+        return self.match(
+            {"pdq": hashes.pdq.hex, "phash": hashes.phash.hex}, hashes.pdq_quality, alternates
+        )
+
+    def match(
+        self,
+        hashes: dict[str, str],
+        pdq_quality: int | None,
+        alternates: Iterable[tuple[str, int | None]] = (),
+    ) -> list[BankMatch]:
+        """Match one image's hashes (``{"pdq": hex, "phash": hex}``, either may be absent)
+        and its ``alternates``: more PDQ hashes of the same image with their own quality,
+        e.g. of its inside with the borders trimmed (``HashRecord.pdq_trimmed``). A match
+        through an alternate names the reference variant plus ``+candidate-trimmed``.
 
         Returns one :class:`BankMatch` per (case, reference label, algorithm), the closest
         variant, sorted by case, label, algorithm. Empty when nothing matches or the image
         fails a case's quality gate.
         """
+        queries = [(algorithm, value, pdq_quality, "") for algorithm, value in hashes.items()]
+        queries += [("pdq", value, quality, "+candidate-trimmed") for value, quality in alternates]
         best: dict[tuple[str, str, str], BankMatch] = {}
-        for algorithm, hex_value in hashes.items():
+        for algorithm, hex_value, quality, suffix in queries:
             refs = self._refs.get(algorithm)
             radius = self._radius(algorithm)
             if not refs or radius < 0:
@@ -92,9 +112,10 @@ class Bank:
             for position, distance in self._indices[algorithm].search(query, radius)[0]:
                 ref = refs[position]
                 rule = self.rules[ref.case_id]
-                if not (rule.matches(algorithm, distance) and rule.passes_quality(pdq_quality)):
+                if not (rule.matches(algorithm, distance) and rule.passes_quality(quality)):
                     continue
                 key = (ref.case_id, ref.label, algorithm)
                 if key not in best or distance < best[key].distance:
-                    best[key] = BankMatch(ref.case_id, ref.label, algorithm, distance, ref.variant)
+                    variant = ref.variant + suffix
+                    best[key] = BankMatch(ref.case_id, ref.label, algorithm, distance, variant)
         return [best[k] for k in sorted(best)]

@@ -101,7 +101,12 @@ class MatchWorker:
         return self._bank
 
     def match(self, record: HashRecord) -> list[Hit]:
-        matches = self.bank.match({"pdq": record.pdq, "phash": record.phash}, record.pdq_quality)
+        alternates: list[tuple[str, int | None]] = []
+        if record.pdq_trimmed is not None:
+            alternates.append((record.pdq_trimmed, record.pdq_trimmed_quality))
+        matches = self.bank.match(
+            {"pdq": record.pdq, "phash": record.phash}, record.pdq_quality, alternates
+        )
         return hits_for(record, matches)
 
     def process(self, messages: Sequence[tuple[str, bytes]]) -> Batch:

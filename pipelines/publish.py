@@ -37,6 +37,8 @@ def record_of(item: ImageItem) -> HashRecord:
         pdq=h.pdq.hex,
         pdq_quality=h.pdq_quality,
         phash=h.phash.hex,
+        pdq_trimmed=None if h.pdq_trimmed is None else h.pdq_trimmed.hex,
+        pdq_trimmed_quality=h.pdq_trimmed_quality,
     )
 
 

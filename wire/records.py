@@ -50,7 +50,13 @@ def check_version(data: dict[str, Any]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class HashRecord:
-    """One fetched image, hashed: what the crawler publishes on ``images.hashed.v1``."""
+    """One fetched image, hashed: what the crawler publishes on ``images.hashed.v1``.
+
+    ``pdq_trimmed`` / ``pdq_trimmed_quality``: PDQ of the image with its uniform borders
+    trimmed (letterbox, frame, caption bar), present only when it has such borders. Both
+    optional and left out of the JSON when absent, so schema version 1 readers and
+    writers on either side of this addition still understand each other.
+    """
 
     image_url: str
     page_url: str
@@ -66,6 +72,8 @@ class HashRecord:
     pdq_quality: int
     phash: str
     schema_version: int = SCHEMA_VERSION
+    pdq_trimmed: str | None = None
+    pdq_trimmed_quality: int | None = None
 
     @property
     def key(self) -> str:
@@ -73,7 +81,11 @@ class HashRecord:
         return self.site
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for optional in ("pdq_trimmed", "pdq_trimmed_quality"):
+            if data[optional] is None:
+                del data[optional]
+        return data
 
     def to_json(self) -> bytes:
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True).encode()
@@ -97,12 +109,24 @@ class HashRecord:
             pdq=require(data, "pdq", str),
             pdq_quality=require(data, "pdq_quality", int),
             phash=require(data, "phash", str),
+            pdq_trimmed=require(data, "pdq_trimmed", str) if "pdq_trimmed" in data else None,
+            pdq_trimmed_quality=(
+                require(data, "pdq_trimmed_quality", int)
+                if data.get("pdq_trimmed_quality") is not None
+                else None
+            ),
         )
         try:
             PdqHash.from_hex(record.pdq)
             PHash.from_hex(record.phash)
+            if record.pdq_trimmed is not None:
+                PdqHash.from_hex(record.pdq_trimmed)
         except ValueError as exc:
             raise RecordError(str(exc)) from None
+        if (record.pdq_trimmed is None) != (record.pdq_trimmed_quality is None):
+            raise RecordError("fields 'pdq_trimmed' and 'pdq_trimmed_quality' come together")
+        if record.pdq_trimmed_quality is not None and not 0 <= record.pdq_trimmed_quality <= 100:
+            raise RecordError("field 'pdq_trimmed_quality' must be 0..100")
         if not _SHA256.match(record.content_sha256):
             raise RecordError("field 'content_sha256' is not a SHA-256 hex digest")
         if record.width < 0 or record.height < 0:
