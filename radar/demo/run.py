@@ -8,7 +8,9 @@ honestly which copies plain PDQ would have missed.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 from hashing import MatchRule, hash_bytes, naive_hashes
 from matcher import Bank
 from radar.crawl import run_crawls
+from radar.demo.places import channel, js_gallery
 from radar.demo.site import DemoServer, DemoSite, build_site, find_photos
 from radar.references import hash_reference
 from radar.report import print_crawl_summary, print_hits
@@ -66,17 +69,38 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
         f"{len(site.unrelated)} unrelated photos"
     )
 
+    refs, others = sorted(site.references.values()), photos[len(site.references) :]
+    places = {"channel": channel(refs[:3], others[:10])}
+    browser_note = _browser_wanted()
+    if browser_note is None:
+        places["js_gallery"] = js_gallery(refs[3:], others[10:])
     started = time.monotonic()
-    with DemoServer(site) as server:
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(DemoServer(site))
+        base_url = server.base_url
         target = store.add_target(
             Target(CASE_ID, server.base_url + "/", ("127.0.0.1",), max_depth=4, max_pages=100)
         )
-        print(f"demo: crawling {target.url} ...")
-        run = run_crawls(store, [target], allowed_networks=("127.0.0.1/32",))
+        targets, bases = [target], {}
+        for name, place in places.items():
+            extra = stack.enter_context(DemoServer(place))
+            bases[name] = extra.base_url
+            url, kind, render = {
+                "channel": (extra.base_url + "/s/snapshare", "telegram", "http"),
+                "js_gallery": (extra.base_url + "/js-gallery", "website", "browser"),
+            }[name]
+            targets.append(
+                store.add_target(
+                    Target(CASE_ID, url, ("127.0.0.1",), 0, 10, kind=kind, render=render)
+                )
+            )
+        print(f"demo: crawling {', '.join(t.url for t in targets)} ...")
+        run = run_crawls(store, targets, allowed_networks=("127.0.0.1/32",))
     seconds = time.monotonic() - started
-    print_crawl_summary(run, [target])
+    print_crawl_summary(run, targets)
 
-    hits = store.hits(CASE_ID)
+    all_hits = store.hits(CASE_ID)
+    hits = [h for h in all_hits if h.image_url.startswith(base_url + "/")]
     print("\nhits (pending review):")
     print_hits(hits)
     by_path: dict[str, list[str]] = {}
@@ -117,6 +141,7 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
         "missed_by_plain_pdq": [r["path"] for r in rows if not r["plain_pdq_matches"]],
         "by_transform": _by_transform(rows),
         "planted_copies": rows,
+        "other_places": _other_places(places, bases, all_hits, browser_note),
     }
     report_path.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -137,6 +162,16 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
             + ", ".join(f"{name} {n}" for name, n in sorted(unmatchable.items()))
         )
     problems = []
+    for name, place in report["other_places"].items():
+        if "skipped" in place:
+            print(f"{name}: skipped ({place['skipped']})")
+            continue
+        print(
+            f"{name}: planted {place['planted']}, found {place['found']}, "
+            f"false hits {place['false_hits']}"
+        )
+        if place["found"] != place["planted"] or place["false_hits"]:
+            problems.append(f"{name}: found {place['found']} of {place['planted']}")
     if missed_matchable:
         problems.append(f"{len(missed_matchable)} matchable copies were not found by the crawl")
     if false_hits:
@@ -144,6 +179,47 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
     for problem in problems:
         print(f"demo: FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _browser_wanted() -> str | None:
+    """None if the demo should crawl the JavaScript gallery, else why not.
+    ``RADAR_DEMO_BROWSER``: ``auto`` (default: when Chromium is installed), ``1``, ``0``."""
+    from crawler.browser import BrowserMissing, chromium_path
+
+    wanted = os.environ.get("RADAR_DEMO_BROWSER", "auto").lower()
+    if wanted in ("0", "no", "false"):
+        return "RADAR_DEMO_BROWSER=0"
+    try:
+        chromium_path()
+    except BrowserMissing as exc:
+        if wanted in ("1", "yes", "true"):
+            raise
+        return str(exc)
+    return None
+
+
+def _other_places(
+    places: dict[str, DemoSite], bases: dict[str, str], hits: list[Any], note: str | None
+) -> dict[str, Any]:
+    """Per extra place: planted copies, which were found, and hits that are not planted."""
+    out: dict[str, Any] = {}
+    for name, place in places.items():
+        base = bases[name]
+        mine = [h for h in hits if h.image_url.startswith(base + "/")]
+        if name == "channel":
+            found_paths = {h.image_url for h in mine}
+            # Channel hits are keyed by post: post 2 + 3 i holds reference i's copy.
+            expected = {f"{base}/snapshare/{2 + 3 * i}" for i in range(len(place.planted))}
+            found = len(expected & found_paths)
+            false = len(found_paths - expected)
+        else:
+            found_paths = {urlsplit(h.image_url).path for h in mine}
+            expected = {p.path for p in place.planted}
+            found, false = len(expected & found_paths), len(found_paths - expected)
+        out[name] = {"planted": len(expected), "found": found, "false_hits": false}
+    if note is not None:
+        out["js_gallery"] = {"skipped": note}
+    return out
 
 
 def _by_transform(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
