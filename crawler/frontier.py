@@ -188,6 +188,9 @@ class FrontierSpider(ImageSpider):
             if self.sent.add(link.crawl_id, link.url):  # the owner dedups again on receipt
                 await asyncio.wrap_future(self.links.send(FRONTIER_TOPIC, link.key, link.to_json()))
         for image in images:
+            if not isinstance(image, scrapy.Request):  # the "page" was an image: its item
+                yield image
+                continue
             if not self.seen.add(page.crawl_id, image.url):
                 continue
             work.outstanding += 1
