@@ -230,7 +230,8 @@ def as_pdf(blocks: list[Block], title: str) -> bytes:
             table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story += [table, Spacer(1, 3 * mm)]
         elif b.kind == "urls":
-            head = [Paragraph(f"<b>{h}</b>", small) for h in ("#", "URL and page", "SHA-256 (start)")]
+            titles = ("#", "URL and page", "SHA-256 (start)")
+            head = [Paragraph(f"<b>{h}</b>", small) for h in titles]
             rows = [head] + [
                 [
                     Paragraph(n, small),

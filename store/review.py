@@ -182,7 +182,8 @@ class SqliteReviewStore:
         with self._tx() as db:
             try:
                 cursor = db.execute(
-                    "INSERT INTO review_users (username,display_name,email,roles,password_hash,active,"
+                    "INSERT INTO review_users "
+                    "(username,display_name,email,roles,password_hash,active,"
                     "prefs,exposure_budget,created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         user.username,
@@ -201,7 +202,9 @@ class SqliteReviewStore:
         return self.user_by_id(int(cursor.lastrowid or 0))
 
     def get_user(self, username: str) -> User:
-        row = self._db.execute("SELECT * FROM review_users WHERE username=?", (username,)).fetchone()
+        row = self._db.execute(
+            "SELECT * FROM review_users WHERE username=?", (username,)
+        ).fetchone()
         if row is None:
             raise StoreError(f"no user {username!r}")
         return _user(row)
@@ -239,7 +242,8 @@ class SqliteReviewStore:
         if values:
             with self._tx() as db:
                 db.execute(
-                    f"UPDATE review_users SET {', '.join(f'{k}=?' for k in values)} WHERE username=?",
+                    f"UPDATE review_users SET {', '.join(f'{k}=?' for k in values)} "
+                    "WHERE username=?",
                     (*values.values(), username),
                 )
         return self.get_user(username)
@@ -250,7 +254,8 @@ class SqliteReviewStore:
         with self._tx() as db:
             db.execute("DELETE FROM review_sessions WHERE expires_at < ?", (at,))
             db.execute(
-                "INSERT INTO review_sessions VALUES (?,?,?,?,?)", (token_hash, user_id, csrf, at, expires)
+                "INSERT INTO review_sessions VALUES (?,?,?,?,?)",
+                (token_hash, user_id, csrf, at, expires),
             )
 
     def get_session(self, token_hash: str, now: str) -> tuple[int, str] | None:
@@ -307,13 +312,16 @@ class SqliteReviewStore:
             if row is not None and row[0] != username and row[1] > now:
                 return False
             db.execute(
-                "INSERT OR REPLACE INTO review_claims VALUES (?,?,?,?)", (hit_id, username, now, expires)
+                "INSERT OR REPLACE INTO review_claims VALUES (?,?,?,?)",
+                (hit_id, username, now, expires),
             )
             return True
 
     def release(self, hit_id: str, username: str) -> None:
         with self._tx() as db:
-            db.execute("DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username))
+            db.execute(
+                "DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username)
+            )
 
     def claimed_by_others(self, username: str, now: str) -> set[str]:
         rows = self._db.execute(
@@ -350,7 +358,9 @@ class SqliteReviewStore:
             )
 
     def decisions(self, hit_id: str) -> list[Decision]:
-        rows = self._db.execute("SELECT * FROM review_decisions WHERE hit_id=? ORDER BY at", (hit_id,))
+        rows = self._db.execute(
+            "SELECT * FROM review_decisions WHERE hit_id=? ORDER BY at", (hit_id,)
+        )
         return [Decision(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def decided_by(self, username: str) -> set[str]:
@@ -372,7 +382,8 @@ class SqliteReviewStore:
     def open_dispute(self, hit_id: str, at: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO review_disputes (hit_id, opened_at) VALUES (?,?)", (hit_id, at)
+                "INSERT OR IGNORE INTO review_disputes (hit_id, opened_at) VALUES (?,?)",
+                (hit_id, at),
             )
 
     def resolve_dispute(
@@ -396,8 +407,12 @@ class SqliteReviewStore:
 
     def skip(self, hit_id: str, username: str, until: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO review_skips VALUES (?,?,?)", (hit_id, username, until))
-            db.execute("DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username))
+            db.execute(
+                "INSERT OR REPLACE INTO review_skips VALUES (?,?,?)", (hit_id, username, until)
+            )
+            db.execute(
+                "DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username)
+            )
 
     def skipped(self, username: str, now: str) -> set[str]:
         rows = self._db.execute(
@@ -409,7 +424,8 @@ class SqliteReviewStore:
     def record_reveal(self, username: str, hit_id: str, at: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO review_reveals (username, hit_id, at) VALUES (?,?,?)", (username, hit_id, at)
+                "INSERT INTO review_reveals (username, hit_id, at) VALUES (?,?,?)",
+                (username, hit_id, at),
             )
 
     def reveals_since(self, username: str, since: str) -> int:
@@ -423,7 +439,9 @@ class SqliteReviewStore:
 
     def set_setting(self, key: str, value: Any) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO review_settings VALUES (?,?)", (key, json.dumps(value)))
+            db.execute(
+                "INSERT OR REPLACE INTO review_settings VALUES (?,?)", (key, json.dumps(value))
+            )
 
 
 def _user(row: sqlite3.Row) -> User:
