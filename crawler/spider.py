@@ -231,8 +231,12 @@ class ImageSpider(scrapy.Spider):
         requests = [self.image_request(ref, page, seen) for ref in refs]
         return [r for r in requests if r is not None]
 
-    def _links(self, urls: list[str], page: PageRequest) -> list[PageRequest]:
-        if page.depth >= page.max_depth:
+    def _links(
+        self, urls: list[str], page: PageRequest, depth: int | None = None
+    ) -> list[PageRequest]:
+        """Pages to follow from ``page``, one level deeper (or at ``depth``: what a feed or
+        sitemap lists is one click from it, however deep the listing itself sits)."""
+        if depth is None and page.depth >= page.max_depth:
             return []
         round_key = (page.target_id, page.crawl_id)
         traps = self.traps.setdefault(round_key, TrapGuard(self.trap_limits))
@@ -250,7 +254,7 @@ class ImageSpider(scrapy.Spider):
             # Counted when scheduled, so duplicates dropped by the dupefilter count too:
             # the limit bounds work, it is not an exact page count.
             self.pages_scheduled[round_key] += 1
-            links.append(replace(page, url=url, depth=page.depth + 1))
+            links.append(replace(page, url=url, depth=page.depth + 1 if depth is None else depth))
         return links
 
     def _browser_stats(self, response: Response) -> None:
@@ -385,10 +389,10 @@ class TargetSpider(ImageSpider):
         seen = self.page_seen(response)
         self.count("radar/images_found", len(found.images))
         yield from self._images(found.images, page, seen)
-        as_parent = replace(page, max_depth=max(page.max_depth, 1))
-        for link in self._links(found.pages, as_parent):
+        listed = replace(page, max_depth=max(page.max_depth, 1))
+        for link in self._links(found.pages, listed, depth=1):
             yield self.page_request(link)
-        for link in self._links(found.sitemaps, replace(page, max_depth=page.depth + 1)):
+        for link in self._links(found.sitemaps, page, depth=0):  # bounded by the page limit
             yield self.page_request(link).replace(callback=self.parse_xml)
 
     def parse_channel(self, response: Response, **kwargs: Any) -> Iterator[Any]:

@@ -117,3 +117,40 @@ def test_channel_preview_pages_back_and_keys_photos_by_post(
     assert cdn_second == cdn_first
     assert second.counts["images_known"] == photos and second.counts["hits"] == 3
     assert {h.seen_count for h in store.hits("c1")} == {2}
+
+
+@pytest.mark.parametrize("kind", ["feed", "sitemap"])
+def test_feed_and_sitemap_targets(kodak: list[Path], tmp_path: Path, kind: str) -> None:
+    from tests.crawler.test_hostile import html, jpeg
+
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><item><link>/post/1</link>'
+        '<enclosure url="/enclosed.jpg" type="image/jpeg"/></item></channel></rss>'
+    )
+    sitemap = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>/pages.xml</loc></sitemap></sitemapindex>"
+    )
+    pages = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"><url><loc>/post/1</loc>'
+        "<image:image><image:loc>/enclosed.jpg</image:loc></image:image></url></urlset>"
+    )
+    xml = "application/xml"
+    routes = {
+        "/feed.xml": Reply(body=feed.encode(), content_type=xml),
+        "/sitemap.xml": Reply(body=sitemap.encode(), content_type=xml),
+        "/pages.xml": Reply(body=pages.encode(), content_type=xml),
+        "/post/1": Reply(body=html('<img src="/in-post.jpg">')),
+        "/enclosed.jpg": Reply(body=jpeg(kodak[8]), content_type="image/jpeg"),
+        "/in-post.jpg": Reply(body=jpeg(kodak[9]), content_type="image/jpeg"),
+    }
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[8], kodak[9]])
+    with FixtureServer(routes) as site:
+        seed = "/feed.xml" if kind == "feed" else "/sitemap.xml"
+        tid = _target(store, site.url + seed, kind=kind, max_depth=0)
+        (report,) = crawl(db, [tid])
+    assert report.counts["xml:" + ("rss" if kind == "feed" else "urlset")] == 1
+    assert site.requests["/post/1"] == 1
+    assert {h.reference_label for h in store.hits("c1")} == {kodak[8].stem, kodak[9].stem}
