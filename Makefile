@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint types unit bench clean tools
+.PHONY: venv demo review test lint types unit bench clean tools
 
 venv: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/radar demo --report demo-report.json
+
+review: $(STAMP)
+	$(BIN)/radar review --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,4 +38,4 @@ unit: $(STAMP) tools
 test: lint types unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-report.json demo-output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-report.json demo-output review-demo
