@@ -68,13 +68,30 @@ def image_state_of(item: ImageItem) -> ImageState | None:
 
 
 def hashes_of(state: ImageState) -> ImageHashes:
-    """The stored hashes of an image; raise ValueError if they are malformed."""
+    """The stored hashes of an image. Raise ValueError if they are malformed or were
+    stored by another version of the hashing (a different set of fields): then the
+    image must be fetched and hashed again, never matched on stale hashes."""
     h = state.hashes
-    return ImageHashes(
-        pdq=PdqHash(bytes.fromhex(h["pdq"])),
-        pdq_quality=int(h["pdq_quality"]),
-        phash=PHash(bytes.fromhex(h["phash"])),
-        width=int(h["width"]),
-        height=int(h["height"]),
-        sha256=str(h["sha256"]),
-    )
+    if set(h) != set(ImageHashes.__dataclass_fields__):
+        raise ValueError("hashes stored by another hashing version")
+    values: dict[str, Any] = {}
+    for name, value in h.items():
+        if isinstance(value, str) and name.startswith("pdq"):
+            values[name] = PdqHash(bytes.fromhex(value))
+        elif isinstance(value, str) and name.startswith("phash"):
+            values[name] = PHash(bytes.fromhex(value))
+        else:
+            values[name] = value
+    values["sha256"] = str(h["sha256"])
+    return ImageHashes(**values)
+
+
+def usable(state: ImageState | None) -> bool:
+    """Whether ``state`` holds hashes this version can reuse."""
+    if state is None or not state.hashes:
+        return False
+    try:
+        hashes_of(state)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True

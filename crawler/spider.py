@@ -144,7 +144,9 @@ class ImageSpider(scrapy.Spider):
             return None
         headers = {}
         known = self.state.image_state(key or ref.url) if self.state else None
-        if known is not None and known.hashes:
+        if not incremental.usable(known):
+            known = None
+        if known is not None:
             headers = incremental.conditional_headers(known.etag, known.last_modified)
         return scrapy.Request(
             ref.url,
@@ -291,7 +293,7 @@ class ImageSpider(scrapy.Spider):
             last_modified=incremental.header(response, b"Last-Modified"),
             page=response.meta.get("radar_page_seen"),
         )
-        if response.status == 304 and known is not None and known.hashes:
+        if response.status == 304 and known is not None:
             self.count("radar/images_unchanged")
             item.hashes, item.unchanged = incremental.hashes_of(known), True
         elif response.status != 200:
@@ -310,7 +312,7 @@ class ImageSpider(scrapy.Spider):
         """An item for an image already hashed under ``key`` (a channel post: immutable),
         built from the crawl state without any download; None if it is not known."""
         known = self.state.image_state(key) if self.state else None
-        if known is None or not known.hashes:
+        if known is None or not incremental.usable(known):
             return None
         self.count("radar/images_known")
         return ImageItem(

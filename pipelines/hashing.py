@@ -96,5 +96,5 @@ class HashPipeline:
 
         try:
             return hashes_of(known)
-        except (KeyError, ValueError):
+        except (KeyError, TypeError, ValueError):  # stored by another hashing version
             return None
