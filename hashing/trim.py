@@ -26,7 +26,7 @@ Box = tuple[int, int, int, int]  # top, left, bottom, right
 TOLERANCE = 24  # per channel, out of 255: JPEG ringing around caption text stays inside
 START_TOLERANCE = 4  # the outermost line of a painted border is flat to within this
 START_SHARE = 0.9  # share of the outermost line that must be that flat
-MIN_SHARE = 0.6  # share of each line of the band that must be the band's colour
+MIN_SHARE = 0.45  # share of each line of the band that must be the band's colour
 DRIFT = 8  # the most a band line's median colour may differ from the band's colour
 MAX_DEPTH = 0.45  # never peel more than this share of the height or width per side
 ROUNDS = 3
@@ -35,19 +35,27 @@ ROUNDS = 3
 MIN_TRIM = 0.02
 
 
+CHUNK = 16  # lines examined at a time: bands are usually short, photos fail at once
+
+
 def _peel(lines: np.ndarray, limit: int) -> int:
     """How many leading lines of ``lines`` (n_lines, length, 3) form a border band."""
     if limit <= 0:
         return 0
-    band = lines[:limit].astype(np.int16)
-    colour = np.median(band[0], axis=0).astype(np.int16)
-    distance = np.abs(band - colour).max(axis=2)
-    if (distance[0] <= START_TOLERANCE).mean() < START_SHARE:
+    first = lines[0].astype(np.int16)
+    colour = np.median(first, axis=0).astype(np.int16)
+    if (np.abs(first - colour).max(axis=1) <= START_TOLERANCE).mean() < START_SHARE:
         return 0
-    near = (distance <= TOLERANCE).mean(axis=1)
-    drift = np.abs(np.median(band, axis=1) - colour).max(axis=1)
-    failing = np.flatnonzero((near < MIN_SHARE) | (drift > DRIFT))
-    return int(failing[0]) if len(failing) else limit
+    done = 0
+    while done < limit:
+        band = lines[done : min(limit, done + CHUNK)].astype(np.int16)
+        near = (np.abs(band - colour).max(axis=2) <= TOLERANCE).mean(axis=1)
+        drift = np.abs(np.median(band, axis=1) - colour).max(axis=1)
+        failing = np.flatnonzero((near < MIN_SHARE) | (drift > DRIFT))
+        if len(failing):
+            return done + int(failing[0])
+        done += len(band)
+    return limit
 
 
 def content_box(rgb: np.ndarray) -> Box:

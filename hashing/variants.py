@@ -45,6 +45,10 @@ class VariantProfile:
 
     dihedral: bool = True
     trimmed: bool = True
+    # Small references are also hashed upscaled to this long side: a re-upload shown
+    # larger (a screenshot, an upscale) is hashed at up to the decoder's working size,
+    # and PDQ's filter windows follow the picture's size.
+    upscale_to: int = 512
     crop_step: float = 0.025
     crop_max: float = 0.2
     rotations: tuple[float, ...] = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5)
@@ -66,7 +70,7 @@ class VariantProfile:
         ]
 
 
-PLAIN = VariantProfile(trimmed=False, crop_step=0, rotations=())
+PLAIN = VariantProfile(trimmed=False, upscale_to=0, crop_step=0, rotations=())
 DEFAULT_PROFILE = VariantProfile()
 
 
@@ -105,6 +109,12 @@ def reference_hashes(
         out.append(VariantHash(name, code, quality, _phash(turned)))
     rgb = np.asarray(picture.convert("RGB"))
     height, width = rgb.shape[:2]
+    if profile.upscale_to and max(width, height) * 1.25 <= profile.upscale_to:
+        scale = profile.upscale_to / max(width, height)
+        size = (round(width * scale), round(height * scale))
+        bigger = picture.resize(size, Image.Resampling.BICUBIC)
+        code, quality = pdq(bigger)
+        out.append(VariantHash("upscaled", code, quality, None))
     if profile.trimmed:
         box = trimmed_box(rgb)
         if box is not None:
