@@ -61,6 +61,7 @@ class CrawlRun:
     seconds: float = 0.0
     hits: int = 0
     spiders: list[Any] = field(default_factory=list)  # in the order of the targets
+    matched: dict[int, dict[str, str]] = field(default_factory=dict)  # target -> label: sha
 
 
 class EvidenceKeeper:
@@ -73,6 +74,7 @@ class EvidenceKeeper:
         self.worker = worker
         self.store = store
         self._hits: dict[tuple[str, str, str], list[str]] = {}  # sighting -> case ids
+        self.matched: dict[int, dict[str, str]] = {}  # target -> reference label -> sha256
 
     def __deepcopy__(self, memo: dict[int, object]) -> object:
         return self  # travels in Scrapy's settings, which are deep-copied
@@ -83,6 +85,8 @@ class EvidenceKeeper:
             record = HashRecord.from_json(value)
             sighting = (record.image_url, record.fetched_at, record.content_sha256)
             self._hits[sighting] = sorted({hit.case_id for hit in hits})
+            labels = self.matched.setdefault(record.target_id, {})
+            labels.update({hit.reference_label: record.content_sha256 for hit in hits})
 
     def capture(self, evidence: Evidence, page_html: str | None) -> bool:
         sighting = (evidence.image_url, evidence.fetched_at, evidence.content_sha256)
@@ -216,6 +220,7 @@ def run_crawls(
         seconds=time.monotonic() - started,
         hits=worker.stats["hits"],
         spiders=[crawler.spider for crawler in crawlers],
+        matched=keeper.matched,
     )
     for target, crawler in zip(targets, crawlers, strict=True):
         stats = crawler.stats.get_stats() if crawler.stats else {}

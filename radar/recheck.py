@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,8 +63,8 @@ def recheck_in_process(
     from crawler.recheck import RecheckSpider, verdict
     from radar.crawl import run_crawls
 
-    targets = [_target_for(store, url, case_id) for url in urls]
-    started = utc_now()
+    # Each URL is its own (unsaved) target: ids -1, -2... tell their sightings apart.
+    targets = [replace(_target_for(store, url, case_id), id=-(i + 1)) for i, url in enumerate(urls)]
     run = run_crawls(
         store,
         targets,
@@ -76,21 +77,17 @@ def recheck_in_process(
     )
     results = []
     for target, spider in zip(targets, run.spiders, strict=True):
-        seen = [
-            h
-            for h in store.hits(target.case_id, limit=100_000)
-            if h.last_seen >= started and target.url in (h.image_url, h.page_url)
-        ]
-        status, detail = verdict(spider.outcome, [h.reference_label for h in seen])
+        matched = run.matched.get(target.id, {})
+        status, detail = verdict(spider.outcome, list(matched))
         result = RecheckResult(
             url=target.url,
             status=status,
             checked_at=utc_now(),
             case_id=target.case_id,
             http_status=spider.outcome.http_status,
-            content_sha256=seen[0].content_sha256 if seen else "",
+            content_sha256=next(iter(matched.values()), ""),
             detail=detail,
-            matched=tuple(sorted({h.reference_label for h in seen})),
+            matched=tuple(sorted(matched)),
         )
         results.append(store.save_recheck(result))
     return results
