@@ -67,9 +67,11 @@ def _family(name: str) -> str:
         return "crop"
     if name.startswith("rotate") and name[6:7] in "+-" and name != "rotate-90":
         return "rotation" if name not in ("rotate-180", "rotate-270") else "dihedral"
-    if name == "upscaled":
+    if name.startswith("scale-"):
         return "scale"
-    return "trimmed" if name == "trimmed" else "dihedral" if name != "original" else "original"
+    if name.startswith("trimmed"):
+        return "trimmed"
+    return "dihedral" if name != "original" else "original"
 
 
 FAMILIES = ("original", "dihedral", "trimmed", "scale", "crop", "rotation")

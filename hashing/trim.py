@@ -38,14 +38,18 @@ MIN_TRIM = 0.02
 CHUNK = 16  # lines examined at a time: bands are usually short, photos fail at once
 
 
-def _peel(lines: np.ndarray, limit: int) -> int:
-    """How many leading lines of ``lines`` (n_lines, length, 3) form a border band."""
+def _peel(lines: np.ndarray, limit: int, given: tuple[int, int, int] | None = None) -> int:
+    """How many leading lines of ``lines`` (n_lines, length, 3) form a border band (of
+    colour ``given``, without the flat-start test, when one is given)."""
     if limit <= 0:
         return 0
-    first = lines[0].astype(np.int16)
-    colour = np.median(first, axis=0).astype(np.int16)
-    if (np.abs(first - colour).max(axis=1) <= START_TOLERANCE).mean() < START_SHARE:
-        return 0
+    if given is not None:
+        colour = np.array(given, dtype=np.int16)
+    else:
+        first = lines[0].astype(np.int16)
+        colour = np.median(first, axis=0).astype(np.int16)
+        if (np.abs(first - colour).max(axis=1) <= START_TOLERANCE).mean() < START_SHARE:
+            return 0
     done = 0
     while done < limit:
         band = lines[done : min(limit, done + CHUNK)].astype(np.int16)
@@ -83,6 +87,21 @@ def content_box(rgb: np.ndarray) -> Box:
         active = [n > 0 for n in peeled]
         if not any(active):
             break
+    return top, left, bottom, right
+
+
+def blend_box(rgb: np.ndarray, colour: tuple[int, int, int]) -> Box:
+    """The box left after peeling, from every side, the lines that would have joined a
+    frame of ``colour`` laid around the picture: what :func:`content_box` takes off a
+    framed copy of a photo whose own edge has the frame's colour (a white sky under a
+    white page). Used on references, one box per common frame colour."""
+    height, width = rgb.shape[:2]
+    max_rows, max_cols = int(height * MAX_DEPTH), int(width * MAX_DEPTH)
+    top = _peel(rgb, max_rows, colour)
+    bottom = height - _peel(rgb[top:][::-1], max_rows, colour)
+    left = _peel(rgb[top:bottom].transpose(1, 0, 2), max_cols, colour)
+    view = rgb[top:bottom, left:].transpose(1, 0, 2)[::-1]
+    right = width - _peel(view, max_cols, colour)
     return top, left, bottom, right
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from hashing.pdq import pdq, pdq_boxes
-from hashing.trim import trimmed_box
+from hashing.trim import blend_box, trimmed_box
 from hashing.values import PdqHash, PHash
 
 # PDQ's eight dihedral orientations, named as Meta's reference code names them.
@@ -37,6 +37,10 @@ DIHEDRAL: dict[str, Image.Transpose | None] = {
 }
 
 
+# Page colours frames and letterboxes usually have.
+FRAME_COLOURS = {"white": (255, 255, 255), "black": (0, 0, 0)}
+
+
 @dataclass(frozen=True, slots=True)
 class VariantProfile:
     """Which variants to hash. ``crop_step`` and ``crop_max`` are shares of the width and
@@ -45,11 +49,12 @@ class VariantProfile:
 
     dihedral: bool = True
     trimmed: bool = True
-    # Small references are also hashed upscaled to this long side: a re-upload shown
-    # larger (a screenshot, an upscale) is hashed at up to the decoder's working size,
-    # and PDQ's filter windows follow the picture's size.
-    upscale_to: int = 512
-    crop_step: float = 0.025
+    # References are also hashed resized to these long sides (those not within 15 % of
+    # their own): a re-upload shown smaller or larger (a screenshot, a thumbnail, an
+    # upscale) is hashed at its own size, and PDQ's blur window follows the picture's
+    # size (one step per 128 px), which moves textured pictures past the threshold.
+    scales: tuple[int, ...] = (256, 384, 512)
+    crop_step: float = 0.02
     crop_max: float = 0.2
     rotations: tuple[float, ...] = (-5, -4, -3, -2, -1, 1, 2, 3, 4, 5)
 
@@ -70,7 +75,7 @@ class VariantProfile:
         ]
 
 
-PLAIN = VariantProfile(trimmed=False, upscale_to=0, crop_step=0, rotations=())
+PLAIN = VariantProfile(trimmed=False, scales=(), crop_step=0, rotations=())
 DEFAULT_PROFILE = VariantProfile()
 
 
@@ -109,12 +114,14 @@ def reference_hashes(
         out.append(VariantHash(name, code, quality, _phash(turned)))
     rgb = np.asarray(picture.convert("RGB"))
     height, width = rgb.shape[:2]
-    if profile.upscale_to and max(width, height) * 1.25 <= profile.upscale_to:
-        scale = profile.upscale_to / max(width, height)
-        size = (round(width * scale), round(height * scale))
-        bigger = picture.resize(size, Image.Resampling.BICUBIC)
-        code, quality = pdq(bigger)
-        out.append(VariantHash("upscaled", code, quality, None))
+    for long_side in profile.scales:
+        scale = long_side / max(width, height)
+        if abs(scale - 1) <= 0.15:
+            continue
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        method = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC
+        code, quality = pdq(picture.resize(size, method))
+        out.append(VariantHash(f"scale-{long_side}", code, quality, None))
     if profile.trimmed:
         box = trimmed_box(rgb)
         if box is not None:
@@ -122,6 +129,13 @@ def reference_hashes(
             inner = picture.crop((left, top, right, bottom))
             code, quality = pdq(inner)
             out.append(VariantHash("trimmed", code, quality, _phash(inner)))
+        # Framed on a page of the photo's own edge colour, a candidate loses that edge too.
+        for name, colour in FRAME_COLOURS.items():
+            box = blend_box(rgb, colour)
+            if box != (0, 0, height, width):
+                top, left, bottom, right = box
+                code, quality = pdq(rgb[top:bottom, left:right])
+                out.append(VariantHash(f"trimmed-{name}", code, quality, None))
     insets = profile.crop_insets()
     boxes = [
         (

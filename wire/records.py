@@ -109,7 +109,9 @@ class HashRecord:
             pdq=require(data, "pdq", str),
             pdq_quality=require(data, "pdq_quality", int),
             phash=require(data, "phash", str),
-            pdq_trimmed=require(data, "pdq_trimmed", str) if "pdq_trimmed" in data else None,
+            pdq_trimmed=(
+                require(data, "pdq_trimmed", str) if data.get("pdq_trimmed") is not None else None
+            ),
             pdq_trimmed_quality=(
                 require(data, "pdq_trimmed_quality", int)
                 if data.get("pdq_trimmed_quality") is not None

@@ -18,7 +18,9 @@ def photo(shared_images: Path) -> Image.Image:
         return im.convert("RGB").resize((400, 300))
 
 
-def framed(photo: Image.Image, top: int, left: int, bottom: int, right: int, colour: str) -> Image.Image:
+def framed(
+    photo: Image.Image, top: int, left: int, bottom: int, right: int, colour: str
+) -> Image.Image:
     out = Image.new("RGB", (photo.width + left + right, photo.height + top + bottom), colour)
     out.paste(photo, (left, top))
     return out
@@ -29,7 +31,9 @@ def test_letterbox_and_frames_are_peeled_to_the_photo(photo: Image.Image, colour
     for t, le, b, r in [(40, 0, 40, 0), (0, 30, 0, 30), (25, 25, 25, 25), (0, 0, 60, 0)]:
         picture = framed(photo, t, le, b, r, colour)
         box = content_box(np.asarray(picture))
-        assert all(abs(got - want) <= 1 for got, want in zip(box, (t, le, t + 300, le + 400)))
+        assert all(
+            abs(got - want) <= 1 for got, want in zip(box, (t, le, t + 300, le + 400), strict=True)
+        )
 
 
 def test_caption_text_does_not_stop_the_bar(photo: Image.Image) -> None:
