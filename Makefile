@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo review test lint types unit bench clean tools
+.PHONY: venv demo review test lint types unit bench clean tools chromium
 
 venv: $(STAMP)
 
@@ -32,7 +32,14 @@ types: $(STAMP)
 tools:
 	$(PYTHON) deploy/tools.py install
 
-unit: $(STAMP) tools
+# Debian's Chromium renders render=browser targets and drives the browser tests, which
+# fail without it.
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
+	  { echo "install Chromium: sudo apt-get install -y chromium" >&2; exit 1; }; }
+
+unit: $(STAMP) tools chromium
 	$(BIN)/pytest
 
 test: lint types unit
