@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--only NAME ...] [--out DIR]``: run the benchmarks, write
 ``latest.json`` (the records), ``latest.md`` (the tables) and the PNG plots into DIR
 (default ``bench/results``). ``--quick`` is the seconds-long smoke run ``make test`` uses;
-its figures mean nothing, only their shape is checked."""
+its figures mean nothing, only their shape is checked. With ``--only``, the other
+benchmarks' records already in DIR's ``latest.json`` are kept."""
 
 from __future__ import annotations
 
@@ -33,12 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
+    from bench.common import Record
+
     records = []
+    latest = args.out / "latest.json"
+    if args.only and latest.exists():
+        kept = [r for r in json.loads(latest.read_text()) if r["bench"] not in args.only]
+        records += [Record(**r) for r in kept]
     for name in args.only or list(BENCHES):
         started = time.monotonic()
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         records += BENCHES[name](args.quick, args.out)
         print(f"bench: {name} done in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    records.sort(key=lambda r: list(BENCHES).index(r.bench))
     (args.out / "latest.json").write_text(
         json.dumps([r.as_dict() for r in records], indent=1) + "\n"
     )

@@ -105,7 +105,8 @@ def run(quick: bool, out: Path) -> list[Record]:
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "e2e.json"
         args = [sys.executable, "-m", "bench.end_to_end", str(result_path)]
-        subprocess.run(args + (["--quick"] if quick else []), check=True, timeout=600)
+        repo = Path(__file__).resolve().parents[1]
+        subprocess.run(args + (["--quick"] if quick else []), check=True, timeout=600, cwd=repo)
         data = json.loads(result_path.read_text())
     (out / "end_to_end.json").write_text(json.dumps(data, indent=1) + "\n")
     latencies = data["latencies"]
