@@ -38,7 +38,9 @@ DEPLOY = Path(__file__).resolve().parent
 REPO = DEPLOY.parent
 TOOLS_IN = DEPLOY / "tools.in"
 TOOLS_LOCK = DEPLOY / "tools.lock"
-IMAGE_EXTRAS = ("browser",)  # the image serves every role: crawlers render with Chromium
+# Extras the image installs besides the core dependencies (browser rendering, the review
+# app and notices are core dependencies now: every role ships in the one image).
+IMAGE_EXTRAS: tuple[str, ...] = ()
 IMAGE_PYTHON = "3.11"  # the Python of deploy/Dockerfile's base image
 IMAGE_PLATFORM = "x86_64-manylinux_2_28"  # its machine (Debian 12: glibc 2.36)
 
@@ -170,7 +172,7 @@ def install() -> list[str]:
 
 def lock() -> None:
     """Re-resolve the three lock files from scratch (the newest versions the bounds allow),
-    with hashes: the image's runtime (``pyproject.toml`` with the browser extra, for
+    with hashes: the image's runtime (``pyproject.toml``, for
     CPython 3.11 on x86_64 Linux), the image's build requirements (``deploy/build.in``,
     constrained to the runtime's versions, so numpy is the same in both) and the check
     tools. Then: review the diff, run the tests, rebuild the image, commit."""

@@ -58,7 +58,6 @@ def test_build_context_carries_every_package() -> None:
 def test_lock_covers_the_project_dependencies() -> None:
     locked = pins(DEPLOY / "requirements.lock")
     wanted = list(PYPROJECT["project"]["dependencies"])
-    wanted += PYPROJECT["project"]["optional-dependencies"]["browser"]
     for line in wanted:
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)

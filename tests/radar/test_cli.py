@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from store import SqliteStore
+
 KODAK = "kodak24"
 
 
@@ -45,7 +47,9 @@ def case(db: Path, shared_images: Path) -> str:
     refs = [str(shared_images / KODAK / f"kodim0{i}.png") for i in (1, 2, 3)]
     result = radar(db, "case", "add-references", "c1", *refs)
     assert result.returncode == 0, result.stderr
-    assert "added 48 hashes for 3 reference pictures" in result.stdout
+    stored = len(SqliteStore(db).references("c1"))
+    assert stored > 3 * 16, "each picture is stored under many variants"
+    assert f"added {stored} hashes for 3 reference pictures" in result.stdout
     return "c1"
 
 
@@ -92,8 +96,9 @@ def test_check_matches_with_the_crawler_rule(
 
 
 def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
+    stored = len(SqliteStore(db).references(case))
     shown = radar(db, "case", "show", case).stdout
-    assert "references: 3 (48 hashes)" in shown and "PDQ distance <= 31" in shown
+    assert f"references: 3 ({stored} hashes)" in shown and "PDQ distance <= 31" in shown
     assert "c1" in radar(db, "case", "list").stdout
     exported = radar(db, "case", "export", case, "--format", "csv")
     assert exported.returncode == 0
@@ -102,7 +107,7 @@ def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
     assert radar(db, "case", "create", "c2").returncode == 0
     imported = radar(db, "case", "import-hashes", "c2", str(csv_file))
     assert imported.returncode == 0, imported.stderr
-    assert "imported 48 new hashes" in imported.stdout
+    assert f"imported {stored} new hashes" in imported.stdout
     a = json.loads(radar(db, "case", "export", case).stdout)["references"]
     b = json.loads(radar(db, "case", "export", "c2").stdout)["references"]
     assert a == b
