@@ -50,11 +50,11 @@ def hash_reference(
 ) -> list[Reference]:
     """Reference rows for one picture: PDQ of every variant of
     :func:`hashing.variants.reference_hashes` -- the original, its seven other
-    orientations when the case has ``dihedral`` on, its border-trimmed inside, a grid of
-    crops and a fan of small rotations -- and pHash of the original, the orientations and
-    the trimmed inside (about 2,000 rows; the measured robust default, see
-    ``bench/results/latest.md``). Raises ImageError or OSError; reads the file, keeps
-    nothing of it."""
+    orientations when the case has ``dihedral`` on, its border-trimmed inside, other
+    sizes, a grid of crops and a fan of small rotations -- and pHash of the original, the
+    orientations and the trimmed inside: about 4,400 rows, ~3 s per picture on one core
+    (the measured default, see ``bench/results/latest.md``). Raises ImageError or OSError;
+    reads the file, keeps nothing of it."""
     limits = limits or DecodeLimits()
     data = path.read_bytes()[: limits.max_bytes + 1]
     picture, _width, _height = decode(data, limits)
