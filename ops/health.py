@@ -5,7 +5,7 @@ else 503 — Kubernetes restarts the pod. ``/readyz``: 200 when the role's readi
 passes (e.g. its consumer has partitions and its store answers), else 503 — Kubernetes
 stops sending it traffic. ``/metrics``: the role's counters in Prometheus text format.
 Port from ``RADAR_HEALTH_PORT`` (unset or empty: no server), or given explicitly (0:
-any free port, for tests).
+any free port, for tests); address from ``RADAR_HEALTH_HOST`` (default all interfaces).
 """
 
 from __future__ import annotations
@@ -48,14 +48,15 @@ class HealthServer:
         ready: Callable[[], bool] = lambda: True,
         counters: Callable[[], Mapping[str, float]] = dict,
         stall_seconds: float = 120.0,
-        host: str = "0.0.0.0",  # probes come from the kubelet, on the pod address
+        host: str | None = None,
         port: int | None = None,
     ) -> None:
         self.role = role
         self.ready = ready
         self.counters = counters
         self.stall_seconds = stall_seconds
-        self.host = host
+        # Probes come from the kubelet, on the pod's address; RADAR_HEALTH_HOST narrows it.
+        self.host = host or os.environ.get("RADAR_HEALTH_HOST", "0.0.0.0")
         if port is None:
             raw = os.environ.get("RADAR_HEALTH_PORT", "").strip()
             port = int(raw) if raw else None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ops.health import HealthServer
 from store import SqliteStore, Target
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,21 @@ class Scheduler:
             self._child = None
 
     def run(self, max_rounds: int | None = None) -> None:
-        """Loop until stopped (or ``max_rounds`` rounds with work were run)."""
+        """Loop until stopped (or ``max_rounds`` rounds with work were run). Serves probes
+        and metrics on ``RADAR_HEALTH_PORT`` (:mod:`ops.health`) while it runs."""
+        health = HealthServer(
+            "scheduler",
+            counters=lambda: {"rounds": self.rounds},
+            stall_seconds=self.round_timeout + 2 * self.poll_seconds + 60,
+        ).start()
+        try:
+            self._loop(max_rounds, health)
+        finally:
+            health.stop()
+
+    def _loop(self, max_rounds: int | None, health: HealthServer) -> None:
         while not self.stopping.is_set():
+            health.beat()
             wait = self.seconds_to_next()
             if wait > 0:
                 self.stopping.wait(wait)

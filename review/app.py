@@ -64,6 +64,12 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
     for router in ROUTERS:
         app.include_router(router)
 
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        """Liveness and readiness for probes: answers without a session and says nothing
+        about hits or users."""
+        return Response("ok\n", media_type="text/plain")
+
     @app.middleware("http")
     async def headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,7 +132,15 @@ def test_recheck_reports_still_there_gone_changed_and_error(
 def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # type: ignore[no-untyped-def]
     db, site, _ = watched
     assert radar(db, "target", "add", "c1", site.url + "/", "--max-depth", "0").returncode == 0
-    env = {**os.environ, "RADAR_DB": str(db)}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "RADAR_DB": str(db),
+        "RADAR_HEALTH_PORT": str(port),
+        "RADAR_HEALTH_HOST": "127.0.0.1",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "radar", "scheduler", "--poll", "1", *ALLOW],
         env=env,
@@ -143,6 +153,10 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
         while time.monotonic() < deadline and not SqliteStore(db).crawl_reports("c1"):
             time.sleep(0.5)
         time.sleep(3)  # the target is not due again: no second round may start
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            assert r.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            assert "radar_rounds 1" in r.read().decode()
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)

@@ -141,3 +141,11 @@ def test_pages_carry_security_headers(env: Env, login: Callable[[str], Client]) 
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
     assert not re.search(r"<script>(?!</script>)", response.text)  # no inline script
+
+
+def test_the_probe_endpoint_answers_anonymously_and_tells_nothing(
+    anonymous: TestClient,
+) -> None:
+    response = anonymous.get("/healthz", follow_redirects=False)
+    assert response.status_code == 200 and response.text == "ok\n"
+    assert "set-cookie" not in response.headers
