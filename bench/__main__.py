@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="seconds-long smoke run")
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHES), help="run only these")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
+    parser.add_argument(
+        "--report-only", action="store_true", help="redo tables and plots from DIR's JSON"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -41,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and latest.exists():
         kept = [r for r in json.loads(latest.read_text()) if r["bench"] not in args.only]
         records += [Record(**r) for r in kept]
-    for name in args.only or list(BENCHES):
+    if args.report_only:
+        records = [Record(**r) for r in json.loads(latest.read_text())]
+    for name in [] if args.report_only else args.only or list(BENCHES):
         started = time.monotonic()
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
         records += BENCHES[name](args.quick, args.out)

@@ -80,10 +80,10 @@ def _quality(recs: list[Record], out: Path, misses: list[str]) -> list[str]:
         "## Detection quality",
         "",
         f"{params.get('references')} benign photos ({params.get('photos')}), each a reference "
-        "and, under every edit, a candidate; references hashed under "
-        f"{params.get('reference_hashes_per_reference')} variants each (PDQ; pHash for the "
-        "orientations and the trimmed inside). Rule: PDQ <= 31 or pHash <= 6, PDQ quality "
-        ">= 50 on both sides. Edits defined in `bench/transforms.py`.",
+        "and, under every edit, a candidate; each reference is stored as "
+        f"{params.get('reference_hashes_per_reference', 0):,.0f} hashes (PDQ of every variant; "
+        "pHash of the orientations and the trimmed inside). Rule: PDQ <= 31 or pHash <= 6, "
+        "PDQ quality >= 50 on both sides. Edits defined in `bench/transforms.py`.",
         "",
     ]
     rows = []
@@ -108,7 +108,8 @@ def _quality(recs: list[Record], out: Path, misses: list[str]) -> list[str]:
         lines += [
             "",
             f"False matches: ours {int(false.ours)}, plain PDQ {_num(false.anchor)}, among "
-            f"{pairs:,} unrelated (reference, candidate) pairs, "
+            f"{pairs:,} unrelated (reference, candidate) pairs (each candidate hash against "
+            "every hash of the reference), "
             f"{false.params.get('distractors')} of the candidates being Meta's `haystack.txt` "
             "PDQ hashes of other images."
             + (
