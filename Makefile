@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/radar demo --report demo-report.json
 
+# Benchmarks of issue 6 (about 8 minutes on 2 cores): bench/results/latest.{json,md} + plots.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 review: $(STAMP)
 	$(BIN)/radar review --demo
 
