@@ -259,7 +259,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             failed += 1
             _print_json({"file": name, "error": result, "hits": []})
             continue
-        matches = bank.match({"pdq": result.pdq.hex, "phash": result.phash.hex}, result.pdq_quality)
+        matches = bank.match_image(result)  # exactly what the crawler sends
         _print_json(
             {
                 "file": name,

@@ -39,7 +39,7 @@ def expectations(site: DemoSite, bank: Bank) -> dict[str, dict[str, Any]]:
     for planted in site.planted:
         body = site.files[planted.path][1]
         ours = hash_bytes(body)
-        matches = bank.match({"pdq": ours.pdq.hex, "phash": ours.phash.hex}, ours.pdq_quality)
+        matches = bank.match_image(ours)
         naive = naive_hashes(body)
         distance = naive.pdq - plain[planted.reference_label].pdq
         out[planted.path] = {
