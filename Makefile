@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# pip install compiles hashing/_pdq.c and matcher/_mih.c (setup.py): rebuild when they change.
+$(STAMP): pyproject.toml setup.py hashing/_pdq.c matcher/_mih.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -49,4 +50,5 @@ unit: $(STAMP) tools chromium
 test: lint types unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-report.json demo-output review-demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-report.json demo-output review-demo \
+	  build hashing/*.so matcher/*.so

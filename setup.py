@@ -16,8 +16,13 @@ ARCH = ["-march=x86-64-v2"] if platform.machine() in ("x86_64", "AMD64") else []
 setup(
     ext_modules=[
         Extension(
-            "hashing._pdq", ["hashing/_pdq.c"], extra_compile_args=["-O3", "-ffp-contract=off"]
+            "hashing._pdq",
+            ["hashing/_pdq.c"],
+            extra_compile_args=["-O3", "-ffp-contract=off"],
+            optional=True,
         ),
-        Extension("matcher._mih", ["matcher/_mih.c"], extra_compile_args=["-O3", *ARCH]),
+        Extension(
+            "matcher._mih", ["matcher/_mih.c"], extra_compile_args=["-O3", *ARCH], optional=True
+        ),
     ]
 )
