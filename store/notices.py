@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from store.base import StoreError
-from store.sqlite import _Transaction
+from store.db import SqliteDatabase
 
 NOTICE_STATES = ("draft", "sent", "acknowledged", "removed", "still-online", "reappeared")
 OPEN_STATES = ("sent", "acknowledged", "still-online", "reappeared")
@@ -148,23 +148,11 @@ class NoticeStore(Protocol):
     def rechecks(self, url: str, limit: int = 20) -> list[Recheck]: ...
 
 
-class SqliteNoticeStore:
+class SqliteNoticeStore(SqliteDatabase):
     """Implements :class:`NoticeStore` on SQLite. One instance per thread."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def _tx(self) -> _Transaction:
-        return _Transaction(self._db)
+        super().__init__(path, _SCHEMA)
 
     # -- contacts -----------------------------------------------------------------------------
     def save_contact(self, contact: Contact) -> Contact:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from store.base import StoreError
-from store.sqlite import _Transaction
+from store.db import SqliteDatabase
 
 ROLES = ("analyst", "legal", "admin")
 DECISIONS = ("confirmed", "rejected")
@@ -158,24 +158,12 @@ class ReviewStore(Protocol):
     def set_setting(self, key: str, value: Any) -> None: ...
 
 
-class SqliteReviewStore:
+class SqliteReviewStore(SqliteDatabase):
     """Implements :class:`ReviewStore` on SQLite (may share the file of the main store).
     One instance per thread."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def _tx(self) -> _Transaction:
-        return _Transaction(self._db)
+        super().__init__(path, _SCHEMA)
 
     # -- users and sessions ---------------------------------------------------------------
     def add_user(self, user: User) -> User:

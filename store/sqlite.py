@@ -16,6 +16,7 @@ from typing import Any
 from hashing import MatchRule
 from store.base import StoreError
 from store.crawlstate import CrawlStateMixin, migrate, target_of
+from store.db import SqliteDatabase
 from store.hitquery import HitQuery
 from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
 from store.sighting import first_sighting, merge
@@ -55,28 +56,14 @@ CREATE TABLE IF NOT EXISTS crawl_reports (
 """
 
 
-class SqliteStore(CrawlStateMixin):
+class SqliteStore(SqliteDatabase, CrawlStateMixin):
     """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQLite, and the
     crawler's :class:`store.evidence.EvidenceStore` and ``CrawlStateStore``
     (:mod:`store.crawlstate`)."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA, foreign_keys=True)
         migrate(self._db)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def _tx(self) -> _Transaction:
-        """``with self._tx() as db``: one IMMEDIATE transaction, rolled back on error."""
-        return _Transaction(self._db)
 
     # -- cases and banks -----------------------------------------------------------------
     def create_case(self, case: Case) -> Case:
@@ -405,15 +392,3 @@ def _hit(row: sqlite3.Row) -> Hit:
         last_seen=row["last_seen"],
         seen_count=row["seen_count"],
     )
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
