@@ -133,6 +133,34 @@ def _selecting(policies: Iterable[Mapping[str, Any]], pod_: Endpoint, direction:
     ]
 
 
+def _rules_allow(
+    policies: Iterable[Mapping[str, Any]],
+    subject: Endpoint,
+    peer: Endpoint,
+    direction: str,
+    port: int,
+    protocol: str,
+    target: Endpoint,
+) -> bool:
+    """The one evaluation behind both directions: ``subject`` is the pod the policies
+    select, ``peer`` the other end; ``target`` is the end whose named ports count."""
+    selecting = _selecting(policies, subject, direction)
+    if not selecting:
+        return True
+    rules_key, peers_key = ("egress", "to") if direction == "Egress" else ("ingress", "from")
+    return any(
+        port_matches(rule.get("ports"), port, protocol, target)
+        and (
+            not rule.get(peers_key)
+            or any(
+                peer_matches(other, p["metadata"]["namespace"], peer) for other in rule[peers_key]
+            )
+        )
+        for p in selecting
+        for rule in p["spec"].get(rules_key) or []
+    )
+
+
 def egress_allowed(
     policies: Iterable[Mapping[str, Any]],
     source: Endpoint,
@@ -142,18 +170,7 @@ def egress_allowed(
 ) -> bool:
     """May ``source`` (a pod) open a connection to ``target`` on ``port``?"""
     assert source.is_pod, "egress is evaluated for pods"
-    selecting = _selecting(policies, source, "Egress")
-    if not selecting:
-        return True
-    return any(
-        port_matches(rule.get("ports"), port, protocol, target)
-        and (
-            not rule.get("to")
-            or any(peer_matches(peer, p["metadata"]["namespace"], target) for peer in rule["to"])
-        )
-        for p in selecting
-        for rule in p["spec"].get("egress") or []
-    )
+    return _rules_allow(policies, source, target, "Egress", port, protocol, target)
 
 
 def ingress_allowed(
@@ -165,18 +182,7 @@ def ingress_allowed(
 ) -> bool:
     """May ``target`` (a pod) accept a connection from ``source`` on ``port``?"""
     assert target.is_pod, "ingress is evaluated for pods"
-    selecting = _selecting(policies, target, "Ingress")
-    if not selecting:
-        return True
-    return any(
-        port_matches(rule.get("ports"), port, protocol, target)
-        and (
-            not rule.get("from")
-            or any(peer_matches(peer, p["metadata"]["namespace"], source) for peer in rule["from"])
-        )
-        for p in selecting
-        for rule in p["spec"].get("ingress") or []
-    )
+    return _rules_allow(policies, target, source, "Ingress", port, protocol, target)
 
 
 def connection_allowed(
