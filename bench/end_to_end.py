@@ -32,15 +32,9 @@ from urllib.parse import urlsplit
 from bench.common import Record, record
 
 
-def _child(out: Path, quick: bool) -> None:
-    from radar.crawl import run_crawls
-    from radar.demo.site import DemoServer, build_site, find_photos
-    from radar.references import hash_reference
-    from store import Case, SqliteStore, Target
-
-    site = build_site(find_photos(), n_references=2 if quick else 6)
-    served: dict[str, float] = {}
-    stored: dict[str, float] = {}
+def _timed_server(site: Any, served: dict[str, float]) -> Any:
+    """A demo server that notes when it first served each image: where latency starts."""
+    from radar.demo.site import DemoServer
 
     class TimedServer(DemoServer):
         def _serve(self, handler: Any, with_body: bool) -> None:
@@ -48,6 +42,19 @@ def _child(out: Path, quick: bool) -> None:
             path = urlsplit(handler.path).path
             if path.startswith("/media/"):
                 served.setdefault(path, time.monotonic())
+
+    return TimedServer(site)
+
+
+def _child(out: Path, quick: bool) -> None:
+    from radar.crawl import run_crawls
+    from radar.demo.site import build_site, find_photos
+    from radar.references import hash_reference
+    from store import Case, SqliteStore, Target
+
+    site = build_site(find_photos(), n_references=2 if quick else 6)
+    served: dict[str, float] = {}
+    stored: dict[str, float] = {}
 
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "radar.db")
@@ -64,7 +71,7 @@ def _child(out: Path, quick: bool) -> None:
             return result
 
         store.upsert_hits = timed_upsert  # type: ignore[method-assign,assignment]
-        with TimedServer(site) as server:
+        with _timed_server(site, served) as server:
             target = store.add_target(
                 Target(case.id, server.base_url + "/", ("127.0.0.1",), max_depth=4, max_pages=100)
             )
@@ -104,7 +111,7 @@ def _distributed(out: Path, quick: bool, timeout: float = 300.0) -> None:
     import uuid
 
     from bus.kafka import KafkaSettings, ensure_topics
-    from radar.demo.site import DemoServer, build_site, find_photos
+    from radar.demo.site import build_site, find_photos
     from radar.references import hash_reference
     from store import Case, SqliteStore, Target
     from store.elastic import ElasticHitStore, ElasticSettings
@@ -115,13 +122,6 @@ def _distributed(out: Path, quick: bool, timeout: float = 300.0) -> None:
     run = uuid.uuid4().hex[:8]
     site = build_site(find_photos(), n_references=2 if quick else 6)
     served: dict[str, float] = {}
-
-    class TimedServer(DemoServer):
-        def _serve(self, handler: Any, with_body: bool) -> None:
-            super()._serve(handler, with_body)
-            path = urlsplit(handler.path).path
-            if path.startswith("/media/"):
-                served.setdefault(path, time.monotonic())
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -143,7 +143,7 @@ def _distributed(out: Path, quick: bool, timeout: float = 300.0) -> None:
         planted = {p.path: p.reference_label for p in site.planted}
         seen: dict[str, float] = {}
         procs = []
-        with TimedServer(site) as server:
+        with _timed_server(site, served) as server:
             store.add_target(
                 Target(case.id, server.base_url + "/", ("127.0.0.1",), max_depth=4, max_pages=100)
             )
