@@ -8,11 +8,21 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# pip install compiles hashing/_pdq.c and matcher/_mih.c (setup.py): rebuild when they change.
-$(STAMP): pyproject.toml setup.py hashing/_pdq.c matcher/_mih.c
+# The environment comes from hash-pinned lock files (refresh: `python3 deploy/tools.py lock`):
+# deploy/build.lock (setuptools, cython, numpy: what pdqhash's sdist and our C extensions build
+# with) and deploy/dev.lock (runtime + dev tools, constrained to the image's
+# deploy/requirements.lock, so the image and the tests run the same versions). The project
+# itself is then installed without touching them; pip install compiles hashing/_pdq.c and
+# matcher/_mih.c (setup.py): rebuild when they or a lock change.
+LOCKS := deploy/build.lock deploy/dev.lock
+$(STAMP): pyproject.toml setup.py hashing/_pdq.c matcher/_mih.c $(LOCKS)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps --require-hashes --only-binary=:all: -r deploy/build.lock
+	$(BIN)/pip install --quiet --no-deps --require-hashes --no-build-isolation \
+	  --only-binary=:all: --no-binary=pdqhash -r deploy/dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 demo: $(STAMP)

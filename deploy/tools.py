@@ -4,7 +4,7 @@ refresh of the pinned dependency files.
 
     python3 deploy/tools.py install   # kustomize, kubernetes-validate, check-jsonschema, hadolint
     python3 deploy/tools.py bin       # print the folder that holds them (for PATH)
-    python3 deploy/tools.py lock      # re-resolve deploy/{requirements,build,tools}.lock
+    python3 deploy/tools.py lock      # re-resolve deploy/{requirements,build,dev,tools}.lock
 
 ``install`` needs Python 3.11+ (``python3 -m venv``), Go (``go install`` builds kustomize from
 the Go module proxy) and PyPI; it does nothing when the pinned versions are already in
@@ -171,19 +171,23 @@ def install() -> list[str]:
 
 
 def lock() -> None:
-    """Re-resolve the three lock files from scratch (the newest versions the bounds allow),
+    """Re-resolve the four lock files from scratch (the newest versions the bounds allow),
     with hashes: the image's runtime (``pyproject.toml``, for
     CPython 3.11 on x86_64 Linux), the image's build requirements (``deploy/build.in``,
-    constrained to the runtime's versions, so numpy is the same in both) and the check
-    tools. Then: review the diff, run the tests, rebuild the image, commit."""
+    constrained to the runtime's versions, so numpy is the same in both), the development
+    environment of ``make venv`` (the runtime's versions plus the ``dev`` extra) and the
+    check tools. Then: review the diff, run the tests, rebuild the image, commit."""
     uv = str(tool("uv"))
     common = ["pip", "compile", "--quiet", "--generate-hashes", "--no-cache", "--upgrade"]
     common += ["--custom-compile-command", "python3 deploy/tools.py lock"]
     image = ["--python-version", IMAGE_PYTHON, "--python-platform", IMAGE_PLATFORM]
     extras = [arg for extra in IMAGE_EXTRAS for arg in ("--extra", extra)]
+    dev_out = ["-o", "deploy/dev.lock"]
     runs = [
         ["pyproject.toml", *extras, *image, "-o", "deploy/requirements.lock"],
         ["deploy/build.in", "-c", "deploy/requirements.lock", *image, "-o", "deploy/build.lock"],
+        # the development environment (make venv): the image's versions plus the dev extra
+        ["pyproject.toml", "--extra", "dev", "-c", "deploy/requirements.lock", *image, *dev_out],
         # the tools run on the developer's or CI's machine, whatever it is
         ["deploy/tools.in", "--universal", "--python-version", "3.11", "-o", "deploy/tools.lock"],
     ]
@@ -202,7 +206,7 @@ def main(argv: list[str]) -> int:
             print(bin_dir())
         elif command == "lock":
             lock()
-            print("wrote deploy/requirements.lock, deploy/build.lock and deploy/tools.lock")
+            print("wrote deploy/{requirements,build,dev,tools}.lock")
         else:
             print(f"usage: {sys.argv[0]} install|bin|lock", file=sys.stderr)
             return 2

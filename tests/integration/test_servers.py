@@ -59,6 +59,16 @@ def _kafka_round_trip(bootstrap: str, admin: KafkaAdminClient) -> str:
     return topic
 
 
+def _config_entries(resource: object) -> dict[str, str]:
+    """name -> value of one DescribeConfigs resource: kafka-python answers with plain tuples
+    in some releases and with named structs in others (a fresh clone once got the other)."""
+    entries = getattr(resource, "config_entries", None)
+    if entries is None:
+        entries = resource[4]  # type: ignore[index]
+    named = [(e.config_names, e.config_value) if hasattr(e, "config_names") else e for e in entries]
+    return {name: value for name, value, *_ in named}
+
+
 def test_servers_round_trip_fault_and_reuse(servers: local_servers.Servers) -> None:
     assert servers.kafka_bootstrap.startswith("127.0.0.1:")
     assert servers.elasticsearch_url.startswith("http://127.0.0.1:")
@@ -71,7 +81,7 @@ def test_servers_round_trip_fault_and_reuse(servers: local_servers.Servers) -> N
             [NewTopic(compacted, 1, 1, topic_configs={"cleanup.policy": "compact"})]
         )
         described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, compacted)])
-        entries = {e[0]: e[1] for e in described[0].resources[0][4]}
+        entries = _config_entries(described[0].resources[0])
         assert entries["cleanup.policy"] == "compact"
 
         es = Elasticsearch(servers.elasticsearch_url, request_timeout=30)
