@@ -7,7 +7,10 @@ belong to one partition and one process at a time: per-domain politeness holds a
 processes. A record's offset is committed only when its page and every image it led to
 are finished (published, refused or failed) and the links it found are acknowledged by
 Kafka, so a crawler killed mid-page loses nothing: its pages are crawled again by the
-partition's next owner.
+partition's next owner. A hash record or link that Kafka refuses is not done: it is sent
+again with back-off until Kafka acknowledges it, and until then its page's offset (and
+every later one of the partition) stays uncommitted; a page waiting on such a record is
+never abandoned.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ from scrapy.http import Response
 from twisted.internet import task
 
 from bus.kafka import KafkaBus, KafkaSettings, consumer
+from crawler.items import ImageItem
 from crawler.offsets import OffsetTracker
 from crawler.spider import ImageSpider
-from wire import FRONTIER_TOPIC, PageRequest, RecordError
+from pipelines.publish import record_of
+from wire import FRONTIER_TOPIC, HASHES_TOPIC, PageRequest, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,23 @@ class PageWork:
     started: float
     outstanding: int = 0
     parsed: bool = False
+    unsent: int = 0  # records of this page Kafka refused, waiting to be sent again
+
+
+@dataclass(eq=False)
+class Unsent:
+    """A record Kafka refused: sent again at ``due`` (monotonic seconds)."""
+
+    topic: str
+    key: str
+    value: bytes
+    work: PageWork
+    attempts: int = 0
+    due: float = 0.0
+
+    def backoff(self, now: float, cap: float = 30.0) -> None:
+        self.attempts += 1
+        self.due = now + min(cap, 0.5 * 2**self.attempts)
 
 
 class _Seen:
@@ -89,6 +111,7 @@ class FrontierSpider(ImageSpider):
         self.seen = _Seen()  # pages and images requested here, per crawl round
         self.sent = _Seen()  # links published from here, per crawl round
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="frontier")  # consumer's thread
+        self.unsent: list[Unsent] = []
         self.consumer: Any = None
         self.links = KafkaBus(kafka)
 
@@ -98,7 +121,7 @@ class FrontierSpider(ImageSpider):
         for handler, signal in (
             (spider._item_finished, signals.item_scraped),
             (spider._item_finished, signals.item_dropped),
-            (spider._item_finished, signals.item_error),
+            (spider._item_failed, signals.item_error),
             (spider._request_dropped, signals.request_dropped),
             (spider._idle, signals.spider_idle),
             (spider._closed, signals.spider_closed),
@@ -183,10 +206,15 @@ class FrontierSpider(ImageSpider):
     async def parse(self, response: Response, **kwargs: Any) -> Any:
         work: PageWork = response.meta["radar_work"]
         page: PageRequest = response.meta["radar_page"]
-        images, links = self.page_parts(response)
+        images, links = self.parts(response)  # as the embedded crawl parses it
         for link in links:
             if self.sent.add(link.crawl_id, link.url):  # the owner dedups again on receipt
-                await asyncio.wrap_future(self.links.send(FRONTIER_TOPIC, link.key, link.to_json()))
+                try:
+                    await asyncio.wrap_future(
+                        self.links.send(FRONTIER_TOPIC, link.key, link.to_json())
+                    )
+                except Exception as exc:
+                    self._send_later(Unsent(FRONTIER_TOPIC, link.key, link.to_json(), work), exc)
         for image in images:
             if not isinstance(image, scrapy.Request):  # the "page" was an image: its item
                 yield image
@@ -222,6 +250,63 @@ class FrontierSpider(ImageSpider):
     def _item_finished(self, item: Any, response: Response, spider: Any, **_: Any) -> None:
         self._done_one(response.meta)
 
+    def _item_failed(
+        self, item: Any, response: Response, spider: Any, failure: Any, **_: Any
+    ) -> None:
+        """A pipeline failed on a hashed image: publishing it is what failed (or a later
+        stage, then publishing again is harmless: the matcher's ids are deterministic).
+        The image stays outstanding until its record is acknowledged."""
+        work = response.meta.get("radar_work")
+        if work is None or not isinstance(item, ImageItem) or item.hashes is None:
+            self._done_one(response.meta)
+            return
+        record = record_of(item)
+        self._send_later(Unsent(HASHES_TOPIC, record.key, record.to_json(), work), failure.value)
+
+    # -- records Kafka refused -----------------------------------------------------------------
+    def _send_later(self, unsent: Unsent, exc: BaseException) -> None:
+        """Keep ``unsent`` (its page stays unfinished) and send it again after a back-off."""
+        if unsent.attempts == 0:
+            unsent.work.outstanding += 1
+            unsent.work.unsent += 1
+            self.unsent.append(unsent)
+        unsent.backoff(time.monotonic())
+        self.crawler.stats.inc_value("radar/frontier/publish_failed")
+        log.warning(
+            "Kafka refused a %s record (attempt %d, again in %.1fs): %s",
+            unsent.topic,
+            unsent.attempts,
+            unsent.due - time.monotonic(),
+            exc,
+        )
+
+    def _resend_due(self, now: float) -> None:
+        from twisted.internet import reactor
+
+        for unsent in [u for u in self.unsent if u.due <= now]:
+            unsent.due = float("inf")  # in flight
+
+            def settled(future: Any, unsent: Unsent = unsent) -> None:
+                reactor.callFromThread(self._resent, unsent, future.exception())
+
+            try:
+                self.links.send(unsent.topic, unsent.key, unsent.value).add_done_callback(settled)
+            except Exception as exc:  # the producer's buffer is full: later
+                self._send_later(unsent, exc)
+
+    def _resent(self, unsent: Unsent, exc: BaseException | None) -> None:
+        if exc is not None:
+            self._send_later(unsent, exc)
+            return
+        self.unsent.remove(unsent)
+        self.crawler.stats.inc_value("radar/frontier/republished")
+        if unsent.topic == HASHES_TOPIC:
+            self.crawler.stats.inc_value("radar/published")
+        work = unsent.work
+        work.unsent -= 1
+        work.outstanding -= 1
+        self._maybe_done(work)
+
     def _request_dropped(self, request: scrapy.Request, spider: Any) -> None:
         self._done_one(request.meta)
 
@@ -231,7 +316,9 @@ class FrontierSpider(ImageSpider):
 
     def _tick(self) -> None:
         now = time.monotonic()
-        for work in [w for w in self.works if now - w.started > self.page_timeout]:
+        self._resend_due(now)
+        stale = [w for w in self.works if now - w.started > self.page_timeout and not w.unsent]
+        for work in stale:
             self.crawler.stats.inc_value("radar/frontier/abandoned")
             log.warning(
                 "page at %s/%d unfinished after %.0fs: giving up on it",
