@@ -39,6 +39,7 @@ from crawler.traps import TrapGuard, TrapLimits
 from store.evidence import clean_headers
 from store.models import Target
 from wire import PageRequest, site_of, utc_now
+from wire.frontier import PARSE_AS_OF_KIND
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def seed_request(target: Target) -> PageRequest:
         allowed_domains=target.allowed_domains,
         obey_robots=target.obey_robots,
         render=target.render,
+        target_kind=target.kind,
+        parse_as=PARSE_AS_OF_KIND.get(target.kind, "page"),
     )
 
 
@@ -227,6 +230,63 @@ class ImageSpider(scrapy.Spider):
         self._browser_stats(response)
         return self._images(refs, page, seen), self._links(links, page)
 
+    # -- what a fetched page leads to, by what it is (the same in both transports) ----------
+    def parts(self, response: Response) -> tuple[list[Any], list[PageRequest]]:
+        """Image requests or items, and next pages, of a fetched page, parsed as its
+        request says (``parse_as``): an HTML page, a feed or sitemap, a channel page."""
+        page: PageRequest = response.meta["radar_page"]
+        if page.parse_as == "xml":
+            return self.xml_parts(response)
+        if page.parse_as == "channel":
+            return self.channel_parts(response)
+        return self.page_parts(response)
+
+    def xml_parts(self, response: Response) -> tuple[list[Any], list[PageRequest]]:
+        """A feed or sitemap: its images, its pages (crawled as website pages, depth 1)
+        and, for a sitemap index, its child sitemaps (bounded by the page limit)."""
+        self.count("radar/pages")
+        page: PageRequest = response.meta["radar_page"]
+        found = parse_xml(response.body, response.url)
+        if found.kind == "unknown":
+            self.count("radar/errors/page/not_a_feed")
+            return [], []
+        self.count(f"radar/xml/{found.kind}")
+        seen = self.page_seen(response)
+        self.count("radar/images_found", len(found.images))
+        listed = replace(page, max_depth=max(page.max_depth, 1), parse_as="page")
+        links = self._links(found.pages, listed, depth=1)
+        links += self._links(found.sitemaps, page, depth=0)  # bounded by the page limit
+        return self._images(found.images, page, seen), links
+
+    def channel_parts(self, response: Response) -> tuple[list[Any], list[PageRequest]]:
+        """One preview page of a public channel: its photos (keyed by post), then the
+        next older page while the page limit allows."""
+        self.count("radar/pages")
+        page: PageRequest = response.meta["radar_page"]
+        if not isinstance(response, TextResponse):
+            self.count("radar/pages_not_html")
+            return [], []
+        seen = self.page_seen(response)
+        assert seen is not None
+        channel = parse_channel(seen.html, response.url)
+        self.count("radar/channel/posts", len(channel.post_ids))
+        self.count("radar/images_found", len(channel.photos))
+        images: list[Any] = []
+        for photo in channel.photos:
+            ref = ImageRef(photo.image_url, photo.how)
+            known = self.known_image(ref, photo.key, page, seen)
+            request = known or self.image_request(ref, page, seen, key=photo.key)
+            if request is not None:
+                images.append(request)
+        if channel.older is None:
+            return images, []
+        round_key = (page.target_id, page.crawl_id)
+        if self.pages_scheduled[round_key] >= page.max_pages:
+            self.count("radar/refused/page_limit")
+            return images, []
+        self.pages_scheduled[round_key] += 1
+        return images, [replace(page, url=channel.older, depth=page.depth + 1)]
+
     def _images(
         self, refs: list[ImageRef], page: PageRequest, seen: PageSeen | None
     ) -> list[scrapy.Request]:
@@ -365,66 +425,11 @@ class TargetSpider(ImageSpider):
 
     async def start(self) -> Any:
         self.pages_scheduled[self.target.id, ""] = 1
-        seed = seed_request(self.target)
-        callback = {"telegram": self.parse_channel, "feed": self.parse_xml}.get(self.target.kind)
-        if self.target.kind == "sitemap":
-            callback = self.parse_xml
-        request = self.page_request(seed)
-        yield request.replace(callback=callback) if callback else request
+        yield self.page_request(seed_request(self.target))
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        images, links = self.page_parts(response)
+        """The transport of the embedded crawl: what a page leads to is requested here."""
+        images, links = self.parts(response)
         yield from images
         for link in links:
             yield self.page_request(link)
-
-    def parse_xml(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        """A feed or sitemap: its images, its pages (crawled as website pages, depth 1)
-        and, for a sitemap index, its child sitemaps (bounded by the page limit)."""
-        self.count("radar/pages")
-        page: PageRequest = response.meta["radar_page"]
-        found = parse_xml(response.body, response.url)
-        if found.kind == "unknown":
-            self.count("radar/errors/page/not_a_feed")
-            return
-        self.count(f"radar/xml/{found.kind}")
-        seen = self.page_seen(response)
-        self.count("radar/images_found", len(found.images))
-        yield from self._images(found.images, page, seen)
-        listed = replace(page, max_depth=max(page.max_depth, 1))
-        for link in self._links(found.pages, listed, depth=1):
-            yield self.page_request(link)
-        for link in self._links(found.sitemaps, page, depth=0):  # bounded by the page limit
-            yield self.page_request(link).replace(callback=self.parse_xml)
-
-    def parse_channel(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        """One preview page of a public channel: its photos (keyed by post), then the
-        next older page while the page limit allows."""
-        self.count("radar/pages")
-        page: PageRequest = response.meta["radar_page"]
-        if not isinstance(response, TextResponse):
-            self.count("radar/pages_not_html")
-            return
-        seen = self.page_seen(response)
-        assert seen is not None
-        channel = parse_channel(seen.html, response.url)
-        self.count("radar/channel/posts", len(channel.post_ids))
-        self.count("radar/images_found", len(channel.photos))
-        for photo in channel.photos:
-            ref = ImageRef(photo.image_url, photo.how)
-            known = self.known_image(ref, photo.key, page, seen)
-            if known is not None:
-                yield known
-                continue
-            request = self.image_request(ref, page, seen, key=photo.key)
-            if request is not None:
-                yield request
-        if channel.older is None:
-            return
-        round_key = (page.target_id, page.crawl_id)
-        if self.pages_scheduled[round_key] >= page.max_pages:
-            self.count("radar/refused/page_limit")
-            return
-        self.pages_scheduled[round_key] += 1
-        older = replace(page, url=channel.older, depth=page.depth + 1)
-        yield self.page_request(older).replace(callback=self.parse_channel)

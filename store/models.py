@@ -8,13 +8,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hashing import MatchRule, parse_hash
+from wire.frontier import RENDER_MODES, TARGET_KINDS
 
 HIT_STATUSES = ("pending", "confirmed", "rejected")
-# website: pages and their links; telegram: a public channel preview (t.me/s/<name>);
-# feed: an RSS or Atom feed; sitemap: a sitemap or sitemap index (XML).
-TARGET_KINDS = ("website", "telegram", "feed", "sitemap")
-# http: pages as served; browser: pages rendered by Chromium (JavaScript sites).
-RENDER_MODES = ("http", "browser")
+# TARGET_KINDS -- website: pages and their links; telegram: a public channel preview
+# (t.me/s/<name>); feed: an RSS or Atom feed; sitemap: a sitemap or sitemap index (XML).
+# RENDER_MODES -- http: pages as served; browser: pages rendered by Chromium (JavaScript
+# sites). Defined with the page requests that carry them to every crawler.
 _CASE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 

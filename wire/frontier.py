@@ -2,7 +2,9 @@
 
 Keyed by site, so every page of one site lands in one partition and so in one crawler
 process at a time: per-domain politeness holds across processes. A request carries its
-target's bounds, so whichever process owns the partition can apply them.
+target's bounds, so whichever process owns the partition can apply them, and what the
+page is (``parse_as``: an HTML page, a channel's preview page, or a feed or sitemap), so
+every process parses it the way the embedded crawl does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class PageRequest:
     obey_robots: bool = True
     crawl_id: str = ""  # one crawl round of the target: dedup and page limits are per round
     render: str = "http"  # "browser": the page is rendered by Chromium (optional, v1-compatible)
+    target_kind: str = "website"  # the target's kind (optional, v1-compatible)
+    parse_as: str = "page"  # "page", "channel" or "xml" (optional, v1-compatible)
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -68,11 +72,19 @@ class PageRequest:
             allowed_domains=tuple(domains),
             obey_robots=obey,
             crawl_id=str(data.get("crawl_id", "")),
-            render=_render(data.get("render", "http")),
+            render=_one_of(data.get("render", "http"), "render", RENDER_MODES),
+            target_kind=_one_of(data.get("target_kind", "website"), "target_kind", TARGET_KINDS),
+            parse_as=_one_of(data.get("parse_as", "page"), "parse_as", PARSE_AS),
         )
 
 
-def _render(value: Any) -> str:
-    if value not in ("http", "browser"):
-        raise RecordError("field 'render' must be 'http' or 'browser'")
+RENDER_MODES = ("http", "browser")  # http: as served; browser: rendered by Chromium
+TARGET_KINDS = ("website", "telegram", "feed", "sitemap")
+PARSE_AS = ("page", "channel", "xml")
+PARSE_AS_OF_KIND = {"website": "page", "telegram": "channel", "feed": "xml", "sitemap": "xml"}
+
+
+def _one_of(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise RecordError(f"field {name!r} must be one of {', '.join(map(repr, allowed))}")
     return str(value)

@@ -192,3 +192,30 @@ def test_hit_id_property_uses_hit_id() -> None:
     assert made.id == hit_id("case-1", "ref-a", "https://example.org/1.jpg")
     assert made.to_dict()["id"] == made.id
     assert made.to_dict()["status"] == "pending"
+
+
+def test_page_requests_carry_what_the_target_is() -> None:
+    from wire import PageRequest
+
+    page = PageRequest(
+        "https://t.me/s/chan",
+        "c",
+        1,
+        0,
+        2,
+        10,
+        ("t.me",),
+        target_kind="telegram",
+        parse_as="channel",
+        render="browser",
+        crawl_id="1@now",
+    )
+    assert PageRequest.from_json(page.to_json()) == page
+    old = json.loads(page.to_json())
+    for name in ("target_kind", "parse_as", "render"):
+        del old[name]  # a v1 request from before these fields: an HTML page as served
+    parsed = PageRequest.from_json(json.dumps(old).encode())
+    assert (parsed.target_kind, parsed.parse_as, parsed.render) == ("website", "page", "http")
+    for name, bad in (("target_kind", "forum"), ("parse_as", "pdf"), ("render", 3)):
+        with pytest.raises(RecordError, match=name):
+            PageRequest.from_json(json.dumps({**old, name: bad}).encode())
