@@ -3,8 +3,9 @@
 Reads ``RADAR_KAFKA_*`` (see :class:`bus.kafka.KafkaSettings`), ``RADAR_CRAWLER_GROUP``,
 ``RADAR_ALLOWED_NETWORKS`` (comma-separated CIDRs the crawler may reach although they are
 private: for tests only), ``RADAR_LOG_LEVEL``, ``RADAR_HEALTH_PORT`` (probes and metrics,
-see :mod:`ops.health`). Runs until SIGTERM, then finishes what it
-holds and commits.
+see :mod:`ops.health`). Pages of ``render="browser"`` targets are rendered by Debian's
+Chromium when it is installed (it is in the image), as in the embedded crawl. Runs until
+SIGTERM, then finishes what it holds and commits.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from dataclasses import dataclass
 
 from bus.kafka import KafkaBus, KafkaSettings
 from crawler.addresses import parse_networks
+from crawler.browser import BrowserMissing, chromium_path
 from crawler.frontier import FrontierSpider
 from crawler.settings import crawl_settings
 from ops.health import HealthServer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,15 @@ def main() -> None:
     for handler in logging.root.handlers:
         handler.setLevel(settings.log_level)  # Scrapy lowers its own loggers to DEBUG
     bus = KafkaBus(settings.kafka)
-    scrapy_settings = crawl_settings(bus, settings.allowed_networks, log_level=settings.log_level)
+    try:
+        chromium_path()
+        browser = True
+    except BrowserMissing as exc:
+        log.warning("no Chromium (%s): render=browser pages are fetched as served", exc)
+        browser = False
+    scrapy_settings = crawl_settings(
+        bus, settings.allowed_networks, log_level=settings.log_level, browser=browser
+    )
     process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
     crawler = process.create_crawler(FrontierSpider)
     process.crawl(crawler, kafka=settings.kafka, group_id=settings.group_id)
