@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -106,10 +107,17 @@ def cmd_schedule_run(args: argparse.Namespace) -> None:
 def cmd_scheduler(args: argparse.Namespace) -> None:
     from radar.schedule import Scheduler
 
-    scheduler = Scheduler(args.db, args.allow_network or (), poll_seconds=args.poll)
+    kafka = None
+    mode = args.mode or ("distributed" if os.environ.get("RADAR_KAFKA_BOOTSTRAP") else "embedded")
+    if mode == "distributed":
+        from bus.kafka import KafkaSettings
+
+        kafka = KafkaSettings.from_env()
+    scheduler = Scheduler(args.db, args.allow_network or (), poll_seconds=args.poll, kafka=kafka)
     signal.signal(signal.SIGTERM, scheduler.stop)
     signal.signal(signal.SIGINT, scheduler.stop)
-    print(f"scheduler: watching {args.db} (every {args.poll:.0f}s at most)", flush=True)
+    what = "seeding the crawl frontier" if kafka else "crawling here"
+    print(f"scheduler: watching {args.db}, {what} (every {args.poll:.0f}s at most)", flush=True)
     scheduler.run()
     print(f"scheduler: stopped after {scheduler.rounds} rounds")
 
@@ -211,6 +219,12 @@ def add_commands(sub: Any) -> None:
     c.set_defaults(func=cmd_schedule_run)
     c = sub.add_parser("scheduler", help="run due crawls forever (stops on SIGTERM)")
     c.add_argument("--poll", type=float, default=60.0, help="longest sleep between checks (s)")
+    c.add_argument(
+        "--mode",
+        choices=("embedded", "distributed"),
+        help="crawl due targets here, or seed them on the Kafka crawl frontier for the "
+        "crawlers (default: distributed when RADAR_KAFKA_BOOTSTRAP is set)",
+    )
     _allow(c)
     c.set_defaults(func=cmd_scheduler)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from store import SqliteStore
+from radar.schedule import Round
+from store import SqliteStore, Target
 
 
 def cmd_up(args: argparse.Namespace) -> None:
@@ -74,19 +76,49 @@ def cmd_bank_sync(args: argparse.Namespace) -> None:
     print(f"published {n} bank entries for {len(case_ids)} cases to every matcher")
 
 
-def seed_frontier(store: SqliteStore, case_id: str, bus: Any, target_ids: list[int]) -> int:
-    """Publish the seed page of each target of the case, as a new crawl round; return how
-    many. Raises StoreError for an unknown case."""
+def seed_targets(targets: list[Target], bus: Any, stamp: str) -> list[str]:
+    """Publish each target's seed page as a new crawl round (``<target id>@<stamp>``);
+    return the round ids. Blocks until Kafka acknowledged every seed."""
     from crawler.spider import seed_request
-    from wire import FRONTIER_TOPIC, utc_now
+    from wire import FRONTIER_TOPIC
 
-    store.get_case(case_id)
-    targets = [t for t in store.targets(case_id) if not target_ids or t.id in target_ids]
-    stamp = utc_now()
+    rounds = []
     for target in targets:
         seed = replace(seed_request(target), crawl_id=f"{target.id}@{stamp}")
         bus.publish(FRONTIER_TOPIC, seed.key, seed.to_json())
-    return len(targets)
+        rounds.append(seed.crawl_id)
+    return rounds
+
+
+def seed_frontier(store: SqliteStore, case_id: str, bus: Any, target_ids: list[int]) -> int:
+    """Publish the seed page of each target of the case, as a new crawl round; return how
+    many. Raises StoreError for an unknown case."""
+    from wire import utc_now
+
+    store.get_case(case_id)
+    targets = [t for t in store.targets(case_id) if not target_ids or t.id in target_ids]
+    return len(seed_targets(targets, bus, utc_now()))
+
+
+def seed_due(store: SqliteStore, bus: Any, now: datetime, max_targets: int = 50) -> Round:
+    """The distributed scheduling round: claim the due targets (the same lease as the
+    embedded :func:`radar.schedule.run_due`, so two schedulers never seed one round twice),
+    seed each on the frontier, record the round's start and release the lease. The
+    crawlers do the crawl; ``Round.claimed`` are the targets seeded."""
+    from radar.schedule import LEASE_SECONDS, due_targets, owner_name, stamp
+
+    due = due_targets(store.all_targets(), now)
+    owner = owner_name()
+    until = stamp(now + timedelta(seconds=LEASE_SECONDS))
+    claimed = [t for t in due[:max_targets] if store.claim_target(t.id, owner, stamp(now), until)]
+    try:
+        seed_targets(claimed, bus, stamp(now))
+        for target in claimed:
+            store.mark_crawled(target.id, stamp(now))
+    finally:
+        for target in claimed:
+            store.release_target(target.id, owner)
+    return Round(due=len(due), claimed=claimed)
 
 
 def cmd_seed(args: argparse.Namespace) -> None:

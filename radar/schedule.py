@@ -5,11 +5,12 @@
   schedulers or a manual ``radar crawl`` never crawl a target twice at once), crawls them
   together, saves their reports, releases the leases. What ``radar schedule run`` does;
   it runs a reactor, so once per process.
-* :class:`Scheduler` -- ``radar scheduler``: a long-running loop that starts each round
-  in a child process (a crawl that crashes or leaks cannot take the scheduler down, and
-  Scrapy's one-reactor-per-process rule holds), sleeps until the next target is due (at
-  most ``poll_seconds``), and stops cleanly on SIGTERM/SIGINT, letting a running round
-  finish.
+* :class:`Scheduler` -- ``radar scheduler``: a long-running loop that sleeps until the
+  next target is due (at most ``poll_seconds``) and stops cleanly on SIGTERM/SIGINT,
+  letting a running round finish. Embedded mode starts each round in a child process (a
+  crawl that crashes or leaks cannot take the scheduler down, and Scrapy's
+  one-reactor-per-process rule holds); distributed mode (``kafka`` given) seeds the due
+  targets on the crawl frontier (:func:`radar.distributed.seed_due`) for the crawlers.
 """
 
 from __future__ import annotations
@@ -108,8 +109,11 @@ class Scheduler:
         allowed_networks: Sequence[str] = (),
         poll_seconds: float = 60.0,
         round_timeout: float = LEASE_SECONDS,
+        kafka: Any = None,
     ) -> None:
         self.db = db
+        self.kafka = kafka  # bus.kafka.KafkaSettings: distributed mode
+        self.seeded = 0
         self.allowed_networks = list(allowed_networks)
         self.poll_seconds = poll_seconds
         self.round_timeout = round_timeout
@@ -135,6 +139,8 @@ class Scheduler:
         return max(0.0, min(wait, self.poll_seconds))
 
     def run_round(self) -> int:
+        if self.kafka is not None:
+            return self.seed_round()
         argv = [sys.executable, "-m", "radar", "--db", self.db, "schedule", "run", "--quiet"]
         for network in self.allowed_networks:
             argv += ["--allow-network", network]
@@ -148,12 +154,31 @@ class Scheduler:
         finally:
             self._child = None
 
+    def seed_round(self) -> int:
+        """Distributed mode: seed the due targets on the frontier; 0, or 1 on failure."""
+        from bus.kafka import KafkaBus
+        from radar.distributed import seed_due
+
+        store = SqliteStore(self.db)
+        bus = KafkaBus(self.kafka)
+        try:
+            done = seed_due(store, bus, datetime.now(UTC))
+        except Exception as exc:  # Kafka away: the targets stay due, the next round retries
+            log.warning("seeding the frontier failed: %s", exc)
+            return 1
+        finally:
+            bus.close()
+            store.close()
+        self.seeded += len(done.claimed or [])
+        log.info("seeded %d of %d due targets", len(done.claimed or []), done.due)
+        return 0
+
     def run(self, max_rounds: int | None = None) -> None:
         """Loop until stopped (or ``max_rounds`` rounds with work were run). Serves probes
         and metrics on ``RADAR_HEALTH_PORT`` (:mod:`ops.health`) while it runs."""
         health = HealthServer(
             "scheduler",
-            counters=lambda: {"rounds": self.rounds},
+            counters=lambda: {"rounds": self.rounds, "targets_seeded": self.seeded},
             stall_seconds=self.round_timeout + 2 * self.poll_seconds + 60,
         ).start()
         try:

@@ -264,6 +264,12 @@ class CrawlStateMixin:
             )
         return cursor.rowcount == 1
 
+    def mark_crawled(self, target_id: int, when: str) -> None:
+        """Record that a round of the target started at ``when`` (distributed mode: the
+        scheduler seeded it), so it is next due ``interval_seconds`` later."""
+        with self._tx() as db:
+            db.execute("UPDATE targets SET last_crawled_at=? WHERE id=?", (when, target_id))
+
     def release_target(self, target_id: int, owner: str) -> None:
         with self._tx() as db:
             db.execute(

@@ -164,3 +164,43 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
     assert len(SqliteStore(db).crawl_reports("c1")) == 1
     assert "scheduler: stopped after 1 rounds" in out
     assert site.requests["/p.jpg"] == 1
+
+
+def test_distributed_scheduler_seeds_due_targets_once(tmp_path: Path) -> None:
+    """`radar scheduler` in distributed mode: each due target's seed goes on the frontier
+    once per interval, as a page request of its kind; a target leased by another
+    scheduler is left to it."""
+    from bus import InProcessBus
+    from radar.distributed import seed_due
+    from store import Case
+    from wire import FRONTIER_TOPIC, PageRequest
+
+    store = SqliteStore(str(tmp_path / "radar.db"))
+    store.create_case(Case("c", "t"))
+    site = store.add_target(Target("c", "https://a.example/", ("a.example",)))
+    chan = store.add_target(Target("c", "https://t.me/s/chan", ("t.me",), kind="telegram"))
+    feed = store.add_target(Target("c", "https://b.example/f.xml", ("b.example",), kind="feed"))
+    seeds: list[PageRequest] = []
+    bus = InProcessBus()
+    bus.subscribe(FRONTIER_TOPIC, lambda key, value: seeds.append(PageRequest.from_json(value)))
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    assert store.claim_target(
+        feed.id, "other-scheduler:1", stamp(now), stamp(now + timedelta(hours=1))
+    )
+
+    done = seed_due(store, bus, now)
+    assert done.due == 3 and [t.id for t in done.claimed or []] == [site.id, chan.id]
+    assert [(s.target_id, s.target_kind, s.parse_as) for s in seeds] == [
+        (site.id, "website", "page"),
+        (chan.id, "telegram", "channel"),
+    ]
+    assert {s.crawl_id for s in seeds} == {f"{site.id}@{stamp(now)}", f"{chan.id}@{stamp(now)}"}
+    assert store.lease_of(site.id) == (None, None)  # released after seeding
+
+    seeds.clear()
+    assert seed_due(store, bus, now + timedelta(hours=1)).claimed == []  # not due again yet
+    assert seeds == []
+    store.release_target(feed.id, "other-scheduler:1")
+    later = seed_due(store, bus, now + timedelta(days=1, seconds=1))
+    assert {t.id for t in later.claimed or []} == {site.id, chan.id, feed.id}
+    assert [s.parse_as for s in seeds if s.target_id == feed.id] == ["xml"]
