@@ -237,3 +237,51 @@ def test_reference_added_while_running_reaches_every_replica(
     assert all("/after-" in h.image_url for h in hits)
     assert hash_file(newcomer).pdq - copy.pdq <= 31  # type: ignore[attr-defined]
     producer.close()
+
+
+def _hash_topic_limit(stack: Stack, max_bytes: int | None) -> None:
+    """Make the broker refuse every hash record (a tiny ``max.message.bytes``), or lift it."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = KafkaAdminClient(**stack.kafka.client_kwargs())
+    try:
+        value = str(max_bytes) if max_bytes is not None else "1048588"
+        topic = stack.kafka.topic(HASHES_TOPIC)
+        resource = ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": value})
+        admin.alter_configs([resource])
+    finally:
+        admin.close()
+
+
+def test_refused_hash_records_are_sent_again_not_lost(stack: Stack, shared_images: Path) -> None:
+    """Kafka refusing the crawler's hash records must not count the images as done: the
+    pages stay uncommitted and the records go out once Kafka takes them again, in the same
+    round (no re-seed), so every planted copy is still found."""
+    site = build_site(find_photos(shared_images))
+    with DemoServer(site) as server:
+        stack.radar("case", "create", "demo")
+        stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
+        stack.radar("case", "add-target", "demo", server.base_url + "/", "--max-depth", "4")
+        stack.radar("bank-sync", "demo")
+        db = SqliteStore(stack.env["RADAR_DB"])
+        bank = Bank(db.list_cases(), db.references())
+        expected = {path for path, e in expectations(site, bank).items() if e["matchable"]}
+        _hash_topic_limit(stack, 64)
+        try:
+            stack.start("matcher")
+            stack.start("crawler")
+            stack.radar("seed", "demo")
+            wait_until(
+                lambda: stack.logs().count("Kafka refused a images.hashed.v1 record") >= 5,
+                180,
+                f"the crawler to see refusals\n{stack.logs()}",
+            )
+            assert stack.all_hits() == []
+        finally:
+            _hash_topic_limit(stack, None)
+
+        def found() -> set[str]:
+            return {urlsplit(h.image_url).path for h in stack.all_hits()}
+
+        wait_until(lambda: found() >= expected, 240, f"{len(expected)} hits\n{stack.logs()}")
+        assert found() == expected

@@ -1,0 +1,139 @@
+"""One product in both modes: the same case crawled by the embedded crawl and by 2 frontier
+crawlers + 2 matchers on real Kafka and Elasticsearch finds the same hits.
+
+The case has a target of every kind: a website (the demo site), a Telegram-shaped channel,
+an RSS feed and a sitemap (each listing a page only they lead to) and a JavaScript gallery
+rendered by Chromium. The distributed round is complete when the crawlers have committed
+every frontier record and the matchers every hash record.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from radar.demo.places import channel, js_gallery
+from radar.demo.site import HTML, DemoServer, DemoSite, build_site, find_photos
+from radar.servers import Servers
+from store import SqliteStore
+from tests.integration.stack import Stack, wait_until
+from wire import FRONTIER_TOPIC, HASHES_TOPIC
+
+PARTITIONS = 4
+
+
+@pytest.fixture
+def stack(servers: Servers, tmp_path: Path) -> Iterator[Stack]:
+    s = Stack(servers, tmp_path, PARTITIONS)
+    yield s
+    s.stop()
+
+
+def listing_site(site: DemoSite, base: str) -> DemoSite:
+    """A feed and a sitemap, each listing one page of its own that shows a planted copy
+    (served here too): reachable only by parsing the XML as a feed or a sitemap."""
+    files: dict[str, tuple[str, bytes]] = {}
+    for n, (name, planted) in enumerate((("feed", site.planted[0]), ("map", site.planted[1]))):
+        files[f"/{name}/copy.jpg"] = site.files[planted.path]
+        page = f'<html><head><title>{name}</title></head><body><img src="/{name}/copy.jpg">'
+        files[f"/{name}/post-{n}.html"] = (HTML, (page + "</body></html>").encode())
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>p</title><link>{base}/feed/post-0.html</link></item></channel></rss>"
+    )
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{base}/map/post-1.html</loc></url></urlset>"
+    )
+    files["/feed.xml"] = ("application/rss+xml", rss.encode())
+    files["/sitemap.xml"] = ("application/xml", sitemap.encode())
+    return DemoSite(files=files, planted=[], unrelated=[], references={})
+
+
+def drained(stack: Stack) -> bool:
+    """Every frontier record committed by the crawlers, every hash record by the matchers."""
+    admin = KafkaAdminClient(**stack.kafka.client_kwargs())
+    reader = KafkaConsumer(**stack.kafka.client_kwargs())
+    try:
+        for topic, group in (
+            (FRONTIER_TOPIC, stack.env["RADAR_CRAWLER_GROUP"]),
+            (HASHES_TOPIC, stack.env["RADAR_MATCHER_GROUP"]),
+        ):
+            name = stack.kafka.topic(topic)
+            parts = [TopicPartition(name, p) for p in range(PARTITIONS)]
+            ends = reader.end_offsets(parts)
+            done = {tp: o.offset for tp, o in admin.list_consumer_group_offsets(group).items()}
+            if sum(ends.values()) == 0 or any(done.get(tp, 0) < end for tp, end in ends.items()):
+                return False
+        return True
+    finally:
+        reader.close()
+        admin.close()
+
+
+def test_embedded_and_distributed_find_the_same_hits(
+    stack: Stack, shared_images: Path, tmp_path: Path
+) -> None:
+    photos = find_photos(shared_images)
+    site = build_site(photos)
+    refs, others = sorted(site.references.values()), photos[len(site.references) :]
+    with (
+        DemoServer(site) as main,
+        DemoServer(channel(refs[:3], others[:10])) as chan,
+        DemoServer(js_gallery(refs[3:], others[10:])) as gallery,
+        DemoServer(DemoSite({}, [], [], {})) as lists,
+    ):
+        lists.site = listing_site(site, lists.base_url)
+        stack.radar("case", "create", "demo")
+        stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
+        stack.radar("case", "add-target", "demo", main.base_url + "/", "--max-depth", "4")
+        for url, kind, render in (
+            (chan.base_url + "/s/snapshare", "telegram", "http"),
+            (lists.base_url + "/feed.xml", "feed", "http"),
+            (lists.base_url + "/sitemap.xml", "sitemap", "http"),
+            (gallery.base_url + "/js-gallery", "website", "browser"),
+        ):
+            stack.radar("target", "add", "demo", url, "--kind", kind, "--render", render)
+        embedded_db = tmp_path / "embedded.db"
+        with sqlite3.connect(stack.env["RADAR_DB"]) as source, sqlite3.connect(embedded_db) as copy:
+            source.backup(copy)
+
+        stack.radar(
+            "--db", str(embedded_db), "crawl", "demo", "-q", "--allow-network", "127.0.0.1/32"
+        )
+        embedded = {
+            (h.image_url, h.reference_label, h.algorithm)
+            for h in SqliteStore(str(embedded_db)).hits("demo")
+        }
+        embedded_requests = dict(lists.requests)
+
+        stack.radar("bank-sync", "demo")
+        for _ in range(2):
+            stack.start("matcher")
+            stack.start("crawler")
+        stack.radar("seed", "demo")
+
+        def found() -> set[tuple[str, str, str]]:
+            return {(h.image_url, h.reference_label, h.algorithm) for h in stack.all_hits()}
+
+        wait_until(lambda: found() >= embedded, 300, f"{len(embedded)} hits\n{stack.logs()}")
+        wait_until(lambda: drained(stack), 120, f"the round to drain\n{stack.logs()}")
+        distributed = found()
+
+    kinds = {
+        "channel": {h for h in embedded if h[0].startswith(chan.base_url)},
+        "gallery": {h for h in embedded if h[0].startswith(gallery.base_url)},
+        "feed": {h for h in embedded if h[0].startswith(lists.base_url + "/feed/")},
+        "sitemap": {h for h in embedded if h[0].startswith(lists.base_url + "/map/")},
+        "website": {h for h in embedded if h[0].startswith(main.base_url)},
+    }
+    assert all(kinds.values()), f"a target kind found nothing embedded: {kinds}"
+    assert distributed == embedded
+    assert embedded_requests["/feed/post-0.html"] == 1
+    assert lists.requests["/feed/post-0.html"] == 2  # once per mode: parsed as a feed both times
+    assert lists.requests["/map/post-1.html"] == 2
