@@ -10,6 +10,7 @@ every frontier record and the matchers every hash record.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,6 +104,7 @@ def test_embedded_and_distributed_find_the_same_hits(
         with sqlite3.connect(stack.env["RADAR_DB"]) as source, sqlite3.connect(embedded_db) as copy:
             source.backup(copy)
 
+        started = time.monotonic()
         stack.radar(
             "--db", str(embedded_db), "crawl", "demo", "-q", "--allow-network", "127.0.0.1/32"
         )
@@ -110,12 +112,14 @@ def test_embedded_and_distributed_find_the_same_hits(
             (h.image_url, h.reference_label, h.algorithm)
             for h in SqliteStore(str(embedded_db)).hits("demo")
         }
+        embedded_s = time.monotonic() - started
         embedded_requests = dict(lists.requests)
 
         stack.radar("bank-sync", "demo")
         for _ in range(2):
             stack.start("matcher")
             stack.start("crawler")
+        started = time.monotonic()
         stack.radar("seed", "demo")
 
         def found() -> set[tuple[str, str, str]]:
@@ -124,16 +128,24 @@ def test_embedded_and_distributed_find_the_same_hits(
         wait_until(lambda: found() >= embedded, 300, f"{len(embedded)} hits\n{stack.logs()}")
         wait_until(lambda: drained(stack), 120, f"the round to drain\n{stack.logs()}")
         distributed = found()
+        distributed_s = time.monotonic() - started
+        prefixes = {
+            "channel": chan.base_url,
+            "gallery": gallery.base_url,
+            "feed": lists.base_url + "/feed/",
+            "sitemap": lists.base_url + "/map/",
+            "website": main.base_url,
+        }
 
-    kinds = {
-        "channel": {h for h in embedded if h[0].startswith(chan.base_url)},
-        "gallery": {h for h in embedded if h[0].startswith(gallery.base_url)},
-        "feed": {h for h in embedded if h[0].startswith(lists.base_url + "/feed/")},
-        "sitemap": {h for h in embedded if h[0].startswith(lists.base_url + "/map/")},
-        "website": {h for h in embedded if h[0].startswith(main.base_url)},
-    }
+    kinds = {k: {h for h in embedded if h[0].startswith(v)} for k, v in prefixes.items()}
     assert all(kinds.values()), f"a target kind found nothing embedded: {kinds}"
     assert distributed == embedded
     assert embedded_requests["/feed/post-0.html"] == 1
-    assert lists.requests["/feed/post-0.html"] == 2  # once per mode: parsed as a feed both times
-    assert lists.requests["/map/post-1.html"] == 2
+    # at least once per mode: parsed as a feed / sitemap both times (a crawler joining the
+    # group may crawl a page of an uncommitted record again: at least once, never lost)
+    assert lists.requests["/feed/post-0.html"] >= 2
+    assert lists.requests["/map/post-1.html"] >= 2
+    print(
+        f"parity: {len(embedded)} hits; embedded crawl {embedded_s:.1f} s, "
+        f"distributed (2 crawlers + 2 matchers, seed to drained) {distributed_s:.1f} s"
+    )
