@@ -1,11 +1,15 @@
 """The DNS resolver Scrapy connects through: it refuses forbidden addresses at connect time.
 
-Installed as ``TWISTED_DNS_RESOLVER`` (:func:`crawler.settings.crawl_settings`), so the
-address Twisted connects to is the very address that was checked: there is no second
-lookup a DNS-rebinding host could answer differently (the gap of checking in a
-middleware and letting Twisted resolve again). A name whose answers include any
-forbidden address is refused as a whole, because which answer a client picks is not
-ours to predict. Only allowed answers are cached, for ``RADAR_DNS_CACHE_SECONDS``.
+Installed as ``TWISTED_DNS_RESOLVER`` (:func:`crawler.settings.crawl_settings`), as the
+reactor's name resolver (``IHostnameResolver``, so an IPv6 answer is connected to over
+IPv6) and its simple resolver, so the address Twisted connects to is the very address
+that was checked: there is no second lookup a DNS-rebinding host could answer
+differently (the gap of checking in a middleware and letting Twisted resolve again).
+Both families are asked (A and AAAA, in the system's preference order); the first
+answer is pinned. A name whose answers include any forbidden address is refused as a
+whole, because which answer a client picks is not ours to predict; each refusal logs
+one WARNING line (no traceback). Only allowed answers are cached, for
+``RADAR_DNS_CACHE_SECONDS``.
 
 Settings (read from the process settings, as Scrapy builds resolvers per process):
 ``RADAR_ALLOWED_NETWORKS`` (the CIDR opt-in of tests and the demo) and ``DNS_TIMEOUT``.
@@ -15,19 +19,23 @@ IP literals never reach a resolver; :mod:`crawler.guard` checks them.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from twisted.internet import defer, threads
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import DNSLookupError
-from twisted.internet.interfaces import IResolverSimple
+from twisted.internet.interfaces import IHostnameResolver, IHostResolution, IResolverSimple
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from crawler.addresses import Network, forbidden_reason, parse_networks
 
 Lookup = Callable[[str], list[str]]
+
+log = logging.getLogger(__name__)
 
 
 class ForbiddenAddressError(Exception):
@@ -40,14 +48,15 @@ def refusal(host: str | None) -> str | None:
     refusal, not a DNS error) and the retry middleware (not to retry it) ask here."""
     from twisted.internet import reactor
 
-    refused = getattr(getattr(reactor, "resolver", None), "refused", None)
+    refused = getattr(getattr(reactor, "nameResolver", None), "refused", None)
     return refused.get(host) if refused is not None and host else None
 
 
 def system_lookup(host: str) -> list[str]:
-    """Every IPv4 address of ``host`` from the system resolver, in its order (blocks)."""
-    infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+    """Every IPv4 and IPv6 address of ``host`` from the system resolver, in its order of
+    preference (RFC 6724: a family this host cannot reach sorts last); blocks."""
+    infos = socket.getaddrinfo(host, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]).partition("%")[0] for info in infos))
 
 
 def stub_lookup(answers: dict[str, list[str]]) -> Lookup:
@@ -70,7 +79,7 @@ def check_addresses(host: str, addresses: Sequence[str], allowed: Sequence[Netwo
     """The address to connect to for ``host`` (the first one); raise
     :class:`ForbiddenAddressError` if any answer is forbidden, DNSLookupError if none."""
     if not addresses:
-        raise DNSLookupError(f"{host} has no IPv4 address")
+        raise DNSLookupError(f"{host} has no address")
     for address in addresses:
         reason = forbidden_reason(address, allowed)
         if reason:
@@ -78,7 +87,7 @@ def check_addresses(host: str, addresses: Sequence[str], allowed: Sequence[Netwo
     return addresses[0]
 
 
-@implementer(IResolverSimple)
+@implementer(IResolverSimple, IHostnameResolver)
 class GuardedResolver:
     """Resolves in Twisted's thread pool, checks every answer, pins the first."""
 
@@ -112,6 +121,7 @@ class GuardedResolver:
 
     def install_on_reactor(self) -> None:
         self.reactor.installResolver(self)
+        self.reactor.installNameResolver(self)  # after: it wraps whatever came before
 
     def resolve_now(self, name: str) -> str:
         """The checked address for ``name`` (blocking; the cache first)."""
@@ -128,6 +138,7 @@ class GuardedResolver:
             if len(self.refused) > 10_000:
                 self.refused.clear()
             self.refused[name] = str(exc)
+            log.warning("refused to connect: %s", exc)
             raise
         self.refused.pop(name, None)
         if self.cache_seconds > 0:
@@ -144,3 +155,41 @@ class GuardedResolver:
             self.reactor, self.reactor.getThreadPool(), self.resolve_now, name
         )
         return d.addTimeout(self.timeout, self.reactor)
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: Any,  # IResolutionReceiver (zope interfaces are not typed)
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type[Any]] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> Any:
+        """``IHostnameResolver``: hands the receiver the one checked address, as IPv4 or
+        IPv6, or none (a refusal or a failed lookup: the endpoint then fails with a DNS
+        error, which the spider counts as a refusal when :func:`refusal` names it)."""
+        resolution = _Resolution(hostName)
+        resolutionReceiver.resolutionBegan(resolution)
+
+        def resolved(address: str) -> None:
+            kind = IPv6Address if ":" in address else IPv4Address
+            if addressTypes is None or kind in addressTypes:
+                resolutionReceiver.addressResolved(kind("TCP", address, portNumber))
+
+        def failed(failure: Any) -> None:
+            if not failure.check(ForbiddenAddressError):  # refusals logged by resolve_now
+                log.info("cannot resolve %s: %s", hostName, failure.getErrorMessage())
+
+        def complete(_: object) -> None:
+            resolutionReceiver.resolutionComplete()
+
+        self.getHostByName(hostName).addCallbacks(resolved, failed).addBoth(complete)
+        return resolution
+
+
+@implementer(IHostResolution)
+class _Resolution:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def cancel(self) -> None:
+        pass  # the lookup runs to its timeout in the thread pool; its answer is dropped

@@ -49,6 +49,9 @@ def crawl_settings(
         # Depth and page limits are the spider's (they apply to pages, not to images).
         "DEPTH_LIMIT": 0,
         "COOKIES_ENABLED": False,
+        # Never through a proxy: it would resolve names the address rule never sees
+        # (crawler/guard.py refuses to start if this is switched on).
+        "HTTPPROXY_ENABLED": False,
         # Bodies are never persisted: no HTTP cache, no job directory.
         "HTTPCACHE_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,

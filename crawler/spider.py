@@ -393,9 +393,13 @@ class ImageSpider(scrapy.Spider):
 
     # -- failures ------------------------------------------------------------------------------
     def failed(self, failure: Any) -> None:
-        if failure.check(IgnoreRequest):
-            return  # a refusal (robots.txt, address guard), counted where it was made
         kind = failure.request.meta.get("radar_kind", "page")
+        if failure.check(IgnoreRequest):
+            if _is_decompression_bomb(failure.value):
+                # Scrapy's HttpCompressionMiddleware stopped inflating at DOWNLOAD_MAXSIZE
+                # (and logged one WARNING line); nothing else counts it.
+                self.count(f"radar/refused/decompression_bomb/{kind}")
+            return  # other refusals (robots.txt, address guard) are counted where made
         refused = refusal(urlsplit(failure.request.url).hostname)
         if failure.check(ForbiddenAddressError) or (
             refused and failure.check(CannotResolveHostError, DNSLookupError)
@@ -409,6 +413,15 @@ class ImageSpider(scrapy.Spider):
         error = failure.type.__name__ if failure.type else "Error"
         self.count(f"radar/errors/{kind}/{error}")
         log.info("%s failed: %s (%s)", kind, failure.request.url, failure.getErrorMessage())
+
+
+def _is_decompression_bomb(exc: BaseException) -> bool:
+    """Whether ``exc`` is Scrapy's refusal of a body that inflates past DOWNLOAD_MAXSIZE
+    (an IgnoreRequest raised from its private ``_DecompressionMaxSizeExceeded``)."""
+    cause = exc.__cause__
+    return type(cause).__name__ == "_DecompressionMaxSizeExceeded" or (
+        "during decompression" in str(exc) and "DOWNLOAD_MAXSIZE" in str(exc)
+    )
 
 
 class TargetSpider(ImageSpider):

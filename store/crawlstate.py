@@ -16,7 +16,6 @@ from typing import Any
 
 from store.base import StoreError
 from store.evidence import (
-    MAX_SNAPSHOT_CHARS,
     Evidence,
     ImageState,
     PageSnapshot,
@@ -25,6 +24,7 @@ from store.evidence import (
     as_json,
     images_of,
     recheck_from_row,
+    snapshot_html,
 )
 from store.models import Target
 
@@ -107,8 +107,8 @@ class CrawlStateMixin:
         record = json.dumps(evidence.to_dict(), sort_keys=True)
         with self._tx() as db:
             if page_html is not None and evidence.page_sha256:
-                truncated = len(page_html) > MAX_SNAPSHOT_CHARS
-                blob = zlib.compress(page_html[:MAX_SNAPSHOT_CHARS].encode("utf-8", "replace"))
+                kept, truncated = snapshot_html(page_html)
+                blob = zlib.compress(kept.encode("utf-8", "replace"))
                 db.execute(
                     "INSERT OR IGNORE INTO page_snapshots VALUES (?,?,?,?,?)",
                     (

@@ -14,6 +14,7 @@ implements both (:mod:`store.crawlstate`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -24,6 +25,25 @@ MAX_HEADERS = 100
 MAX_HEADER_VALUE = 2000
 MAX_SNAPSHOT_CHARS = 4 * 1024 * 1024  # longer page HTML is stored cut, and marked so
 RECHECK_STATUSES = ("still_there", "gone", "changed", "error")
+INLINE_REMOVED = "data:,removed"
+
+# A data: URI anywhere in the text: media type and parameters up to the comma, then the
+# payload up to a quote, bracket, parenthesis or whitespace; whitespace followed by more
+# payload-like text continues it (base64 wrapped over lines in an attribute).
+_DATA_URI = re.compile(
+    r"(?<![\w.+-])data:[^,\s\"'<>()]{0,256},"
+    r"(?:[^\s\"'<>()]|\s+(?=[A-Za-z0-9+/=%\\]{8}))*",
+    re.IGNORECASE,
+)
+
+
+def snapshot_html(html: str) -> tuple[str, bool]:
+    """The page HTML as it is stored, and whether it was cut: every inline ``data:``
+    URI replaced by ``data:,removed`` (a candidate image must not reach the disk inside
+    its page), then cut at :data:`MAX_SNAPSHOT_CHARS` (after, so a cut never leaves part
+    of a payload behind)."""
+    stripped = _DATA_URI.sub(INLINE_REMOVED, html)
+    return stripped[:MAX_SNAPSHOT_CHARS], len(stripped) > MAX_SNAPSHOT_CHARS
 
 
 def clean_headers(raw: Any) -> dict[str, str]:

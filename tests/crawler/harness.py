@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import socket
 import threading
 import traceback
 from collections.abc import Callable
@@ -30,7 +31,7 @@ Route = Reply | Callable[[str, dict[str, str]], Reply]
 class FixtureServer:
     """Serves ``routes`` (path with query -> Reply, or a function of (path, request
     headers) -> Reply; ``prefix:`` keys match by prefix) on ``host``, port 0. Counts
-    every request in ``requests``."""
+    every request in ``requests``. An IPv6 ``host`` (``::1``) listens on IPv6 only."""
 
     def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1") -> None:
         self.routes = routes
@@ -42,7 +43,8 @@ class FixtureServer:
     @property
     def url(self) -> str:
         assert self._httpd is not None
-        return f"http://{self.host}:{self._httpd.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._httpd.server_address[1]}"
 
     def _reply(self, path: str, headers: dict[str, str]) -> Reply:
         route = self.routes.get(path)
@@ -76,7 +78,9 @@ class FixtureServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer((self.host, 0), Handler)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+        self._httpd = server_class((self.host, 0), Handler)
         threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
         return self
 
@@ -101,8 +105,12 @@ def _child(
     errors: Any,
 ) -> None:
     try:
+        import logging
+
         from radar.crawl import run_crawls
 
+        # Log to stderr as `radar crawl` does (tests read it with capfd).
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         store = SqliteStore(db)
         targets = [store.get_target(t) for t in target_ids]
         run_crawls(store, targets, allowed, progress=None, settings=settings)

@@ -256,3 +256,27 @@ def test_second_crawl_is_incremental_and_evidence_is_kept(
     snapshot = store.page_snapshot(original.page_sha256)
     assert snapshot is not None and '<img src="/p.jpg">' in snapshot.html
     assert latest.page_status == 304 and latest.page_sha256 == original.page_sha256
+
+
+def test_gzip_bombs_are_refused_and_counted_by_name(kodak: list[Path], tmp_path: Path) -> None:
+    import gzip
+
+    bomb = gzip.compress(b"\x00" * (16 * 1024 * 1024), 9)  # 16 MiB inflated, 16 KiB sent
+    assert len(bomb) < 40_000
+    gzipped = {"Content-Encoding": "gzip"}
+    routes = {
+        "/": Reply(body=html('<img src="/ok.jpg"><img src="/bomb.jpg"><a href="/bomb">b</a>')),
+        "/ok.jpg": Reply(body=jpeg(kodak[2]), content_type="image/jpeg"),
+        "/bomb.jpg": Reply(body=bomb, headers=gzipped, content_type="image/jpeg"),
+        "/bomb": Reply(body=bomb, headers=gzipped),
+    }
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[2]])
+    with FixtureServer(routes) as site:
+        tid = target(store, site.url + "/")
+        (report,) = crawl(db, [tid], settings={"RADAR_MAX_IMAGE_BYTES": 1024 * 1024})
+    counts = report.counts
+    assert site.requests["/bomb.jpg"] == 1 and site.requests["/bomb"] == 1  # no retries
+    assert counts["refused_decompression_bomb/image"] == 1
+    assert counts.get("refused_decompression_bomb/page") == 1, counts
+    assert counts["hits"] == 1 and counts["pages"] == 1
