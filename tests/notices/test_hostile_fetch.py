@@ -1,0 +1,131 @@
+"""The guarded fetch and the HTTP re-checks against a hostile host (tests/hostile_hosts.py,
+on 127.0.0.1): every failure is one FetchError with a named reason, in bounded time and
+memory, and a re-check round goes on past a host that does not speak HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import tracemalloc
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from crawler.failures import REASONS, FetchError
+from notices.fetch import Fetcher
+from notices.recheck import HttpRechecker
+from notices.tracking import NoticeDesk
+from store.notices import SqliteNoticeStore
+from tests.hostile_hosts import HostileHost, elapsed, small_png
+from tests.notices.samples import NOTIFIER, notice
+from tests.notices.test_tracking import Clock, Mailer, hits
+
+LOOPBACK = ["127.0.0.1/32"]
+TIMEOUT = 1.5
+# mode -> the reason its fetch must fail with
+EXPECTED = {
+    "/garbage": "not_http",
+    "/silent": "connection",
+    "/reset": "connection",
+    "/drip": "timeout",
+    "/drip-body": "timeout",
+    "/hang": "timeout",
+    "/endless-headers": "too_large",
+    "/huge-header": "too_large",
+    "/redirect-loop": "redirects",
+    "/short-length": "incomplete",
+    "/gzip-bomb": "too_large",
+}
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[HostileHost]:
+    with HostileHost(drip_interval=2.0) as h:
+        yield h
+
+
+def fetcher(**kwargs: object) -> Fetcher:
+    return Fetcher.with_networks(LOOPBACK, **{"timeout": TIMEOUT, **kwargs})
+
+
+@pytest.mark.parametrize("mode", sorted(EXPECTED))
+def test_every_hostile_answer_is_one_named_fetch_error(host: HostileHost, mode: str) -> None:
+    def get() -> FetchError:
+        with pytest.raises(FetchError) as caught:
+            fetcher().get(host.url(mode))
+        return caught.value
+
+    error, seconds = elapsed(get)
+    assert error.reason == EXPECTED[mode], error.detail
+    assert error.reason in REASONS and error.detail.startswith(f"{error.reason}: ")
+    assert seconds < TIMEOUT + 2
+
+
+def test_one_deadline_per_request_not_per_read(host: HostileHost) -> None:
+    # One byte every 2 s: a per-read timeout of 3 s never fires (main ran on past 40 s).
+    three = Fetcher.with_networks(LOOPBACK, timeout=3)
+    for mode in ("/drip", "/drip-body"):
+        error, seconds = elapsed(lambda m=mode: _fails(three, host.url(m)))  # type: ignore[misc]
+        assert error.reason == "timeout" and 2.9 < seconds < 5, (mode, seconds)
+
+
+def test_tls_to_a_host_that_never_answers_the_handshake_is_bounded(host: HostileHost) -> None:
+    error, seconds = elapsed(lambda: _fails(fetcher(), host.url("/hang", scheme="https")))
+    assert error.reason in ("timeout", "tls") and seconds < TIMEOUT + 2
+
+
+def test_a_body_longer_than_its_length_is_cut_at_the_length(host: HostileHost) -> None:
+    got = fetcher().get(host.url("/long-length"))
+    assert got.status == 200 and got.body == small_png()[:10]
+
+
+def test_a_gzip_bomb_costs_no_more_memory_than_the_byte_cap(host: HostileHost) -> None:
+    cap = 1 << 20  # 64 MiB of zeros behind about 290 KB of gzip
+    tracemalloc.start()
+    try:
+        error = _fails(fetcher(max_bytes=cap), host.url("/gzip-bomb"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.reason == "too_large"
+    assert peak < 4 * cap, f"peak {peak / 2**20:.1f} MiB"  # compressed body + cap + 1
+
+
+def test_the_http_rechecker_answers_error_for_every_hostile_mode(host: HostileHost) -> None:
+    checker = HttpRechecker(fetcher())
+    for mode, reason in EXPECTED.items():
+        result, seconds = elapsed(lambda m=mode: checker.check(host.url(m), "00" * 32))  # type: ignore[misc]
+        assert result.result == "error" and result.detail.startswith(f"{reason}: "), mode
+        assert seconds < TIMEOUT + 2
+    bomb = checker.check(host.url("/png-bomb"), "00" * 32)
+    assert bomb.result == "changed"  # bytes are compared, never decoded: nothing to blow up
+
+
+def test_a_recheck_round_goes_on_past_hostile_hosts(host: HostileHost) -> None:
+    clock = Clock()
+    desk = NoticeDesk(SqliteNoticeStore(":memory:"), clock)
+    modes = ["/garbage", "/huge-header", "/redirect-loop", "/silent", "/ok.png"]
+    ok_sha = hashlib.sha256(small_png()).hexdigest()
+    found = [
+        replace(hit, image_url=host.url(mode), content_sha256=ok_sha)
+        for hit, mode in zip(hits(len(modes)), modes, strict=True)
+    ]
+    draft = desk.draft(
+        "img.tube.example", found, "takeitdown", "abuse@hosting.example", "host", "lea", NOTIFIER
+    )
+    desk.update_draft(draft.id, "lea", notice("takeitdown").fields, draft.recipient, "takeitdown")
+    desk.send(draft.id, "lea", Mailer())
+
+    summary = desk.recheck(HttpRechecker(fetcher()))
+
+    assert summary.checked == len(modes) and summary.errors == len(modes) - 1
+    latest = {url: desk.store.rechecks(url, 1)[0] for url in (host.url(m) for m in modes)}
+    assert latest[host.url("/ok.png")].result == "present"
+    assert latest[host.url("/garbage")].detail.startswith("not_http: ")
+    assert latest[host.url("/redirect-loop")].detail.startswith("redirects: ")
+
+
+def _fails(f: Fetcher, url: str) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        f.get(url)
+    return caught.value
