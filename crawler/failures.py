@@ -77,6 +77,9 @@ _BY_NAME = {
     "Error": "tls",  # OpenSSL.SSL.Error
     "_DataLoss": "incomplete",
     "PotentialDataLoss": "incomplete",
+    "ResponseDataLossError": "incomplete",
+    "DownloadTimeoutError": "timeout",
+    "DownloadConnectionRefusedError": "connection",
 }
 
 
@@ -111,7 +114,10 @@ def reason_of(exc: BaseException) -> str:
         inner = getattr(nested[0], "value", nested[0])
         if isinstance(inner, BaseException):
             return reason_of(inner)
-    return _BY_NAME.get(type(exc).__name__, "connection")
+    name = type(exc).__name__
+    if name not in _BY_NAME and exc.__cause__ is not None:  # Scrapy's DownloadFailedError
+        return reason_of(exc.__cause__)
+    return _BY_NAME.get(name, "connection")
 
 
 def as_fetch_error(exc: BaseException) -> FetchError:
