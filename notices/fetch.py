@@ -142,17 +142,29 @@ class Fetcher:
 
 
 def _decoded(body: bytes, encoding: str, cap: int) -> bytes:
-    """``body`` with its Content-Encoding undone, at most ``cap + 1`` bytes of it (so a
-    compression bomb costs no more memory than an honest body)."""
+    """``body`` with its Content-Encoding undone; a decoded body over ``cap`` is
+    ``too_large``, found in 1 MiB steps so a compression bomb costs at most about ``cap``
+    bytes of memory before it is refused."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
     if encoding not in _DECODERS:
         raise FetchError("encoding", f"Content-Encoding {encoding[:40]!r} was not asked for")
+    inflate = zlib.decompressobj(_DECODERS[encoding])
+    parts, size, data = [], 0, body
     try:
-        return zlib.decompressobj(_DECODERS[encoding]).decompress(body, cap + 1)
+        while data or not inflate.eof:
+            part = inflate.decompress(data, 1 << 20)
+            data = inflate.unconsumed_tail
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+            if size > cap:
+                raise FetchError("too_large", f"the decoded body is over the {cap} byte cap")
     except zlib.error as exc:
         raise FetchError("encoding", f"broken {encoding} body: {exc}") from None
+    return b"".join(parts)
 
 
 def _left(deadline: float) -> float:

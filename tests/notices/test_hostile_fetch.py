@@ -16,7 +16,7 @@ from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker
 from notices.tracking import NoticeDesk
 from store.notices import SqliteNoticeStore
-from tests.hostile_hosts import HostileHost, elapsed, small_png
+from tests.hostile_hosts import HOSTILE_SECURITY_TXT, HostileHost, elapsed, small_png
 from tests.notices.samples import NOTIFIER, notice
 from tests.notices.test_tracking import Clock, Mailer, hits
 
@@ -129,3 +129,52 @@ def _fails(f: Fetcher, url: str) -> FetchError:
     with pytest.raises(FetchError) as caught:
         f.get(url)
     return caught.value
+
+
+def test_a_hostile_security_txt_is_refused_whole_not_truncated(host: HostileHost) -> None:
+    from notices.contacts import SECURITY_TXT_MAX, from_security_txt
+
+    (contacts, summary), seconds = elapsed(
+        lambda: from_security_txt(host.url("/"), fetcher(), "2026-03-02T09:30:00Z")
+    )
+    assert len(HOSTILE_SECURITY_TXT) > SECURITY_TXT_MAX
+    assert contacts == [] and f"over the {SECURITY_TXT_MAX} cap" in summary
+    assert seconds < TIMEOUT + 2
+
+
+def test_the_review_proxy_survives_every_mode_in_bounded_memory(host: HostileHost) -> None:
+    from hashing.decode import DecodeLimits
+    from review.proxy import show
+
+    cap = DecodeLimits().max_bytes
+    for mode in [*EXPECTED, "/png-bomb"]:
+        tracemalloc.start()
+        try:
+            shown, seconds = elapsed(lambda m=mode: show(fetcher(), host.url(m), "0" * 64, False))  # type: ignore[misc]
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert shown.state == "error" and shown.http_status in (502, 504), (mode, shown.detail)
+        assert shown.reason, mode
+        assert seconds < TIMEOUT + 2, mode
+        # at most one capped body (32 MiB, the gzip bomb's decoded part) plus its input
+        assert peak < cap + 8 * 2**20, (mode, peak)
+
+
+def test_an_unasked_encoding_is_undone_within_the_cap_or_refused() -> None:
+    import gzip
+    import zlib
+
+    from notices.fetch import _decoded
+
+    body = small_png() * 50
+    assert _decoded(gzip.compress(body), "gzip", len(body)) == body
+    assert _decoded(zlib.compress(body), "deflate", len(body)) == body
+    for encoded, encoding, reason in [
+        (gzip.compress(body), "gzip", "too_large"),  # one byte over the cap
+        (b"not gzip at all", "gzip", "encoding"),
+        (body, "br", "encoding"),
+    ]:
+        with pytest.raises(FetchError) as caught:
+            _decoded(encoded, encoding, len(body) - 1)
+        assert caught.value.reason == reason

@@ -169,3 +169,13 @@ def test_review_answers_while_every_fetch_slot_hangs(tmp_path: Path, kodak: list
                 view.join(timeout=hang_for + 10)
             assert slow.connections["/hang"] == 3  # the other views never reached the host
             assert http.get("/readyz").status_code == 200
+
+
+def test_readyz_is_not_ready_when_the_store_does_not_answer(env: Env, tmp_path: Path) -> None:
+    app = create_app(replace(env.settings, db=str(tmp_path / "nowhere" / "radar.db")), env.services)
+    with TestClient(app) as http:
+        response = http.get("/readyz")
+        assert response.status_code == 503 and "store:" in response.text
+        assert http.get("/healthz").status_code == 200  # alive, only not ready
+    with TestClient(create_app(env.settings, env.services)) as http:
+        assert http.get("/readyz").text == "ready\n"
