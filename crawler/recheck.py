@@ -17,6 +17,7 @@ from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.error import DNSLookupError
 
+from crawler.failures import reason_of
 from crawler.resolver import ForbiddenAddressError, refusal
 from crawler.sniff import sniff
 from crawler.spider import TargetSpider, seed_request
@@ -30,20 +31,23 @@ class Outcome:
 
     http_status: int = 0
     body_kind: str = ""  # from crawler.sniff: jpeg, html...
-    error: str = ""  # "" | "refused" | "no_such_host" | an exception name
+    error: str = ""  # "" or a crawler.failures.REASONS entry
 
 
 def verdict(outcome: Outcome, matched: list[str], sha256: str = "") -> tuple[str, str]:
     """``(status, detail)`` for a re-check: ``gone`` (HTTP 404/410/451, or the host no
     longer exists), ``still_there`` (a reference matched again), ``changed`` (the URL
     answers but shows none of the case's pictures) or ``error`` (unknown: refused,
-    timed out, server error; never reported as gone)."""
+    timed out, not HTTP, server error; never reported as gone). An error's detail is
+    ``could not fetch: <reason>`` with a :data:`crawler.failures.REASONS` entry."""
     if outcome.error == "no_such_host":
         return "gone", "the host name no longer resolves"
     if outcome.error:
         return "error", f"could not fetch: {outcome.error}"
     if outcome.http_status in GONE_STATUSES:
         return "gone", f"HTTP {outcome.http_status}"
+    if 300 <= outcome.http_status < 400:  # the redirect middleware gave up: a loop
+        return "error", "could not fetch: redirects"
     if outcome.http_status >= 400 or outcome.http_status == 0:
         return "error", f"HTTP {outcome.http_status}"
     if matched:
@@ -76,9 +80,9 @@ class RecheckSpider(TargetSpider):
         if failure.request.meta.get("radar_seed"):
             host = urlsplit(failure.request.url).hostname
             if failure.check(IgnoreRequest, ForbiddenAddressError) or refusal(host):
-                self.outcome.error = "refused"
+                self.outcome.error = "refused_address"
             elif failure.check(CannotResolveHostError, DNSLookupError):
                 self.outcome.error = "no_such_host"
             else:
-                self.outcome.error = failure.type.__name__ if failure.type else "Error"
+                self.outcome.error = reason_of(failure.value)
         super().failed(failure)

@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from notices.fetch import Fetcher, FetchRefused
+from crawler.failures import FetchError
+from notices.fetch import Fetcher
 
 RESULTS = ("present", "gone", "changed", "error")
 GONE_STATUSES = frozenset({404, 410, 451})
@@ -21,7 +22,8 @@ GONE_STATUSES = frozenset({404, 410, 451})
 class RecheckResult:
     """``present``: the same bytes are still served; ``changed``: something else is
     served at the URL; ``gone``: 404/410/451 or not an image any more; ``error``: no
-    answer (timeout, refused, 5xx) -- nothing can be concluded."""
+    answer (timeout, refused, not HTTP, too large, 5xx) -- nothing can be concluded; its
+    ``detail`` starts with the :data:`crawler.failures.REASONS` entry (``timeout: ...``)."""
 
     result: str
     http_status: int = 0
@@ -34,7 +36,8 @@ class Rechecker(Protocol):
 
 
 class HttpRechecker:
-    """GETs the URL through the guarded fetch and compares the content's SHA-256."""
+    """GETs the URL through the guarded fetch and compares the content's SHA-256. Never
+    raises for what the host does: every fetch failure is an ``error`` result."""
 
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
@@ -42,10 +45,8 @@ class HttpRechecker:
     def check(self, url: str, expected_sha256: str) -> RecheckResult:
         try:
             got = self.fetcher.get(url)
-        except FetchRefused as exc:
-            return RecheckResult("error", detail=f"refused: {exc}")
-        except OSError as exc:
-            return RecheckResult("error", detail=f"no answer: {exc}")
+        except FetchError as exc:
+            return RecheckResult("error", detail=exc.detail)
         if got.status in GONE_STATUSES:
             return RecheckResult("gone", got.status, detail=f"HTTP {got.status}")
         if got.status >= 400:

@@ -60,6 +60,7 @@ class RunSummary:
     removed: int = 0
     reappeared: int = 0
     errors: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (url, detail) per error
     reminders: list[int] = field(default_factory=list)
     escalations: list[int] = field(default_factory=list)
 
@@ -207,7 +208,9 @@ class NoticeDesk:
                     )
                     self.store.add_recheck(results[u.url])
                     summary.checked += 1
-                    summary.errors += got.result == "error"
+                    if got.result == "error":
+                        summary.errors += 1
+                        summary.failures.append((u.url, got.detail))
                 change = self._apply(notice, u, results[u.url], now)
                 summary.removed += change == "removed"
                 summary.reappeared += change == "reappeared"

@@ -145,6 +145,8 @@ def cmd_notices_recheck(args: argparse.Namespace) -> None:
         summary = services.desk.recheck(services.rechecker, "cli")
     else:
         summary = services.desk.run_due(services.rechecker, services.mailer, policy)
+    for url, detail in summary.failures:
+        print(f"error {url}: {detail}")
     print(
         f"re-checked {summary.checked} URLs: {summary.removed} newly gone, "
         f"{summary.reappeared} back online, {summary.errors} without answer; "

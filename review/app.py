@@ -9,26 +9,31 @@ reviewer's browser never tells a remote host where it came from.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from notices.tracking import Policy
 from review import queue
 from review.auth import LoginRequired, current_session
+from review.proxy import FetchPool
 from review.routes import account, admin, noticing, reviewing
 from review.services import Services
 from review.settings import ReviewSettings
 from review.web import render
 
 log = logging.getLogger(__name__)
+READY_SECONDS = 2.0
 ROUTERS = (account.router, reviewing.router, noticing.router, admin.router)
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
@@ -58,6 +63,7 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
     )
     app.state.services = services
     app.state.grants = reviewing.Grants()
+    app.state.fetch_pool = FetchPool(settings.image_fetches)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
@@ -66,9 +72,30 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
-        """Liveness and readiness for probes: answers without a session and says nothing
+        """Liveness for probes: the event loop answers. No session needed; says nothing
         about hits or users."""
         return Response("ok\n", media_type="text/plain")
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        """Readiness for probes: 503 while every image-fetch slot is taken, while no
+        worker thread is free within 2 s, or while the store does not answer."""
+        pool: FetchPool = app.state.fetch_pool
+        problems = []
+        if pool.saturated():
+            problems.append(f"image fetches saturated ({pool.in_flight}/{pool.size})")
+        try:
+            with anyio.fail_after(READY_SECONDS):
+                await run_in_threadpool(_store_answers, settings.db)
+        except TimeoutError:
+            problems.append(f"no worker thread or store answer within {READY_SECONDS:g} s")
+        except sqlite3.Error as exc:
+            problems.append(f"store: {exc}")
+        if problems:
+            return Response(
+                "not ready: " + "; ".join(problems) + "\n", 503, media_type="text/plain"
+            )
+        return Response("ready\n", media_type="text/plain")
 
     @app.middleware("http")
     async def headers(
@@ -101,6 +128,12 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
         )
 
     return app
+
+
+def _store_answers(db: str) -> None:
+    """Raise sqlite3.Error unless the store file opens and answers a query."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
 
 
 def _scheduler(services: Services, stop: threading.Event) -> None:

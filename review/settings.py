@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 class ReviewSettings:
     """``db``: the embedded store (cases; hits too unless ``elasticsearch``); review and
     notice state live in the same SQLite file. ``allowed_networks`` is the image
-    proxy's and re-checker's opt-in to private addresses (tests and the demo only)."""
+    proxy's and re-checker's opt-in to private addresses (tests and the demo only).
+    ``image_fetches``: how many image-proxy fetches may run at once (more get 503)."""
 
     db: str
     secret_key: str = field(repr=False)
@@ -23,6 +24,7 @@ class ReviewSettings:
     claim_minutes: float = 10.0
     scheduler_minutes: float = 15.0  # 0: no background re-check scheduler
     provider_directory: str | None = None
+    image_fetches: int = 8
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32 or self.secret_key.lower() in ("changeme", "secret"):
@@ -32,6 +34,8 @@ class ReviewSettings:
             )
         if self.session_hours <= 0 or self.claim_minutes <= 0 or self.scheduler_minutes < 0:
             raise ValueError("session, claim and scheduler times must be positive")
+        if self.image_fetches < 1:
+            raise ValueError("image_fetches must be at least 1")
 
     @classmethod
     def from_env(cls, db: str, env: Mapping[str, str] = os.environ, **overrides: object):

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from review import queue
 from review.auth import Analyst, Reviewer
-from review.proxy import show
+from review.proxy import FetchPool, busy, show
 from review.queue import Filters, ReviewError
 from review.web import audit, redirect, render, services
 from store.base import StoreError
@@ -243,9 +243,14 @@ def image(request: Request, session: Reviewer, hit_id: str, grant: str = "") -> 
         raise HTTPException(403, "this reveal was used or expired: reveal again")
     prefs = session.user.prefs
     grey = bool(prefs.get("reveal_colour") is False) if revealed else bool(prefs.get("greyscale"))
-    shown = show(
-        s.fetcher, hit.image_url, hit.content_sha256, revealed, prefs.get("blur", "strong"), grey
-    )
+    pool: FetchPool = request.app.state.fetch_pool
+    with pool.slot() as free:
+        if free:
+            blur = prefs.get("blur", "strong")
+            shown = show(s.fetcher, hit.image_url, hit.content_sha256, revealed, blur, grey)
+        else:
+            shown = busy()
+    pool.count(shown)
     audit(
         request,
         session,
@@ -253,10 +258,13 @@ def image(request: Request, session: Reviewer, hit_id: str, grant: str = "") -> 
         hit_id,
         f"{'revealed' if revealed else 'blurred'} {shown.state}",
     )
+    extra = {"Retry-After": "2"} if shown.http_status == 503 else {}
     return Response(
         shown.body,
+        status_code=shown.http_status,
         media_type=shown.content_type,
         headers={
+            **extra,
             "Cache-Control": "no-store, private",
             "X-Radar-Live": shown.state,
             "X-Radar-Detail": shown.detail.encode("ascii", "replace").decode()[:200],

@@ -96,7 +96,7 @@ def test_long_running_roles_have_probes_on_their_endpoints(built: Build) -> None
             get = container[probe]["httpGet"]
             port = ports[get["port"]] if isinstance(get["port"], str) else get["port"]
             if name == "radar-review":
-                assert (get["path"], port) == ("/healthz", 8080), name
+                assert (get["path"], port) == (path, 8080), (name, probe)
                 assert container["args"][-4:] == ["--host", "0.0.0.0", "--port", "8080"]
             else:
                 assert (get["path"], port) == (path, health_port), (name, probe)
