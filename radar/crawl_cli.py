@@ -11,6 +11,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from radar.report import printable
 from store import SqliteStore, StoreError, Target
 from store.models import RENDER_MODES, TARGET_KINDS
 
@@ -160,18 +161,21 @@ def cmd_evidence(args: argparse.Namespace) -> None:
         if args.json:
             print(json.dumps(e.to_dict(), sort_keys=True))
             continue
+        # Hosts choose their URLs, headers and titles: escape them for the terminal
         print(f"sighting {e.fetched_at}  HTTP {e.http_status}  sha256 {e.content_sha256}")
-        print(f"  image      {e.image_url}")
+        print(f"  image      {printable(e.image_url)}")
         if e.fetched_url != e.image_url:
-            print(f"  fetched    {e.fetched_url}")
+            print(f"  fetched    {printable(e.fetched_url)}")
         for hop in e.redirects:
-            print(f"  redirected {hop}")
-        print(f"  final URL  {e.final_url}")
-        print(f"  page       {e.page_url}  (HTTP {e.page_status}, title {e.page_title!r})")
+            print(f"  redirected {printable(hop)}")
+        print(f"  final URL  {printable(e.final_url)}")
+        print(
+            f"  page       {printable(e.page_url)}  (HTTP {e.page_status}, title {e.page_title!r})"
+        )
         rendered = ", rendered by a browser" if e.rendered else ""
         print(f"  page HTML  sha256 {e.page_sha256 or '(not kept)'}{rendered}")
         for name, value in sorted(e.headers.items()):
-            print(f"  header     {name}: {value}")
+            print(f"  header     {printable(name)}: {printable(value)}")
     if not rows:
         print("no evidence kept for this hit")
 

@@ -12,6 +12,16 @@ if TYPE_CHECKING:
     from radar.crawl import CrawlRun
 
 
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: every character that is not printable (control
+    characters, escape sequences' ESC, CR, bidi overrides, C1 codes) shown as its
+    Python escape (``\\x1b``, ``\\r``, ``\\u202e``); printable text is unchanged. Use it
+    for anything a remote host chose (headers, URLs, titles)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 

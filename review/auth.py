@@ -6,16 +6,22 @@ leaked database holds no usable session. Each session has its own CSRF token, wh
 every state-changing request must carry (form field ``csrf`` or header
 ``X-CSRF-Token``). Routes declare their roles with :func:`require`; a user needs one of
 them (users may hold several roles).
+
+Sign-in is throttled per account and per client address (:class:`Throttle`): too many
+failures within a window lock the key for a while, during which every attempt, even
+with the right password, answers 429 with ``Retry-After``. The counts live in the
+review store, so every worker sees the same lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -24,6 +30,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from store.base import StoreError
 from store.review import User
+
+if TYPE_CHECKING:
+    from review.services import Services
 
 COOKIE = "radar_session"
 _HASHER = PasswordHasher()
@@ -48,6 +57,49 @@ def verify_password(stored: str, password: str) -> bool:
         return _HASHER.verify(stored or _DUMMY, password) and bool(stored)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """Sign-in lock-outs: ``account_failures`` failed sign-ins for one user name (known
+    or not), or ``address_failures`` from one client address (higher: people behind one
+    NAT share it), within ``window_minutes`` lock that key for ``lock_minutes``."""
+
+    account_failures: int = 5
+    address_failures: int = 20
+    window_minutes: int = 15
+    lock_minutes: int = 15
+
+    def __post_init__(self) -> None:
+        if min(self.account_failures, self.address_failures) < 1:
+            raise ValueError("a lock-out needs at least one failure")
+        if min(self.window_minutes, self.lock_minutes) < 1:
+            raise ValueError("throttle times must be at least a minute")
+
+    @staticmethod
+    def keys(username: str, address: str) -> tuple[str, str]:
+        return f"account {username.strip().lower()[:64]}", f"address {address}"
+
+    def retry_after(self, services: Services, username: str, address: str) -> int:
+        """Seconds until a sign-in as ``username`` from ``address`` is allowed again;
+        0 if it is allowed now."""
+        until = services.review.locked_until(self.keys(username, address), services.now())
+        return 0 if until is None else max(1, math.ceil(services.seconds_until(until)))
+
+    def failed(self, services: Services, username: str, address: str) -> list[str]:
+        """Count a failed sign-in; the keys it locked (each worth an audit entry)."""
+        account, by_address = self.keys(username, address)
+        return services.review.record_login_failure(
+            {account: self.account_failures, by_address: self.address_failures},
+            services.now(),
+            services.later(-self.window_minutes),
+            services.later(self.lock_minutes),
+        )
+
+    def succeeded(self, services: Services, username: str) -> None:
+        """A good sign-in clears the account's count (not the address's: one valid
+        account must not wipe out the guesses made at others)."""
+        services.review.clear_login_failures(self.keys(username, "")[0])
 
 
 def token_hash(token: str) -> str:

@@ -7,12 +7,12 @@ the ordered query, the review store holds who claimed, decided, skipped or dispu
 - A hit is claimed by one analyst at a time; the claim lapses after ``claim_minutes``.
 - A hit is ``confirmed`` or ``rejected`` once ``consensus`` analysts agree; any
   disagreement opens a dispute for an admin, and the hit leaves the queue until then.
-- Exact duplicates (same SHA-256) of a confirmed hit can be decided in bulk.
+- Exact duplicates (same SHA-256) of a confirmed hit can be voted on in bulk: one vote
+  of that analyst on each, under the same consensus rule.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,11 +75,25 @@ def priorities(services: Services) -> dict[str, int]:
 
 def budget(services: Services, username: str) -> tuple[int, int]:
     """(reveals today, daily budget) for a user."""
-    user = services.review.get_user(username)
-    limit = user.exposure_budget
-    if limit is None:
-        limit = int(settings(services)["exposure_budget"])
-    return services.review.reveals_since(username, services.day_start()), limit
+    return services.review.reveals_since(username, services.day_start()), _limit(services, username)
+
+
+def _limit(services: Services, username: str) -> int:
+    limit = services.review.get_user(username).exposure_budget
+    return int(settings(services)["exposure_budget"]) if limit is None else limit
+
+
+def reveal(services: Services, username: str, hit_id: str) -> tuple[bool, int, int]:
+    """Spend one reveal of today's budget, if any is left: (spent, reveals today, daily
+    budget). Check and spend are one step in the store, so parallel reveals never
+    spend more than the budget."""
+    limit = _limit(services, username)
+    used = services.review.spend_reveal(
+        username, hit_id, services.now(), services.day_start(), limit
+    )
+    if used is None:
+        return False, services.review.reveals_since(username, services.day_start()), limit
+    return True, used, limit
 
 
 def hidden_for(services: Services, username: str) -> tuple[str, ...]:
@@ -140,6 +154,11 @@ def decide(services: Services, username: str, hit_id: str, decision: str, reason
         )
     except StoreError as exc:
         raise ReviewError(str(exc)) from None
+    return _consensus(services, hit_id, decision)
+
+
+def _consensus(services: Services, hit_id: str, decision: str) -> str:
+    """Apply consensus after a vote for ``decision``: the hit's outcome."""
     votes = [d.decision for d in services.review.decisions(hit_id)]
     needed = int(settings(services)["consensus"])
     if len(set(votes)) > 1:
@@ -173,25 +192,29 @@ def duplicates(services: Services, hit: Hit) -> tuple[Hit | None, list[Hit]]:
     return confirmed, pending
 
 
-def bulk(services: Services, username: str, hit: Hit, decision: str, reason: str) -> list[str]:
-    """Decide every pending exact duplicate of a confirmed hit; return their ids."""
+def bulk(services: Services, username: str, hit: Hit, decision: str, reason: str) -> dict[str, str]:
+    """Vote ``decision`` on every pending exact duplicate of a confirmed hit, as if the
+    analyst decided each one: consensus applies to each, so one analyst alone decides
+    nothing when more votes are needed. Duplicates this analyst voted on already, or
+    that another analyst holds right now, are left alone. Returns hit id -> outcome
+    (``pending``, ``confirmed``, ``rejected`` or ``disputed``) of each vote cast."""
     confirmed, pending = duplicates(services, hit)
     if confirmed is None:
         raise ReviewError("bulk decisions need a confirmed hit with the same bytes")
     if decision == "rejected" and not reason.strip():
         raise ReviewError("a reason is required to reject")
     note = reason.strip() or f"exact duplicate (same SHA-256) of confirmed hit {confirmed.id}"
-    done = []
+    voted = services.review.decided_by(username)
+    outcomes = {}
     for dup in pending:
-        # An analyst who voted on it already: the bulk decision still applies.
-        with contextlib.suppress(StoreError):
-            services.review.record_decision(
-                Decision(dup.id, username, decision, note, services.now())
-            )
-        set_status(services, dup.id, decision)
+        if dup.id in voted:
+            continue
+        try:
+            outcomes[dup.id] = decide(services, username, dup.id, decision, note)
+        except ReviewError:
+            continue  # held by another analyst, or decided meanwhile: their turn
         services.review.release(dup.id, username)
-        done.append(dup.id)
-    return done
+    return outcomes
 
 
 def resolve(services: Services, username: str, hit_id: str, decision: str, note: str) -> None:

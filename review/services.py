@@ -15,6 +15,7 @@ from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker, Rechecker
 from notices.send import Mailer, SmtpMailer, SmtpSettings
 from notices.tracking import NoticeDesk
+from review.auth import Throttle
 from review.settings import ReviewSettings
 from store import HitStore, SqliteStore
 from store.notices import NoticeStore, SqliteNoticeStore
@@ -30,9 +31,11 @@ class Services:
         clock: Callable[[], str] = utc_now,
         mailer: Mailer | None = None,
         rechecker: Rechecker | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.throttle = throttle or Throttle()
         self.fetcher = Fetcher.with_networks(settings.allowed_networks)
         self.mailer = mailer or SmtpMailer(SmtpSettings.from_env())
         self.rechecker = rechecker or HttpRechecker(self.fetcher)
@@ -74,13 +77,24 @@ class Services:
     def later(self, minutes: float) -> str:
         return shift(self.clock(), minutes)
 
+    def seconds_until(self, ts: str) -> float:
+        """Seconds from now to ``ts`` (negative if it is past)."""
+        return seconds_between(self.clock(), ts)
+
     def day_start(self) -> str:
         """Midnight UTC of today: the exposure budget is per calendar day (UTC)."""
         return self.clock()[:10] + "T00:00:00Z"
 
 
+def _parse(ts: str) -> datetime:
+    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
 def shift(ts: str, minutes: float) -> str:
-    moved = datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) + timedelta(
-        minutes=minutes
-    )
+    moved = _parse(ts) + timedelta(minutes=minutes)
     return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds_between(start: str, end: str) -> float:
+    """``end - start`` in seconds (negative if ``end`` is earlier)."""
+    return (_parse(end) - _parse(start)).total_seconds()

@@ -1,4 +1,5 @@
-"""Review state: users, sessions, the audit log, claims, decisions, disputes, exposure.
+"""Review state: users, sessions, sign-in failures and lock-outs, the audit log, claims,
+decisions, disputes, exposure.
 
 The hits themselves stay in the hit store (SQLite or Elasticsearch); everything here is
 keyed by hit id, so the review queue works the same on both. :class:`ReviewStore` is the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +52,9 @@ CREATE TABLE IF NOT EXISTS review_reveals (
     id INTEGER PRIMARY KEY, username TEXT NOT NULL, hit_id TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS review_reveals_user ON review_reveals (username, at);
 CREATE TABLE IF NOT EXISTS review_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS review_login_failures (key TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_login_failures_key ON review_login_failures (key, at);
+CREATE TABLE IF NOT EXISTS review_lockouts (key TEXT PRIMARY KEY, until TEXT NOT NULL);
 """
 
 
@@ -128,6 +133,19 @@ class ReviewStore(Protocol):
 
     def delete_session(self, token_hash: str) -> None: ...
     def delete_sessions_of(self, user_id: int) -> None: ...
+    def locked_until(self, keys: Sequence[str], now: str) -> str | None:
+        """The latest end of a live lock-out of any of ``keys``; None if none is locked."""
+        ...
+
+    def record_login_failure(
+        self, limits: Mapping[str, int], now: str, since: str, until: str
+    ) -> list[str]:
+        """Count one failed sign-in against each key of ``limits``; a key with at least
+        its limit of failures since ``since`` is locked until ``until`` and its count
+        starts again. Returns the keys this failure locked."""
+        ...
+
+    def clear_login_failures(self, key: str) -> None: ...
     def audit(self, at: str, username: str, action: str, target: str = "", detail: str = ""): ...
     def audit_entries(
         self, username: str = "", action: str = "", limit: int = 200, offset: int = 0
@@ -153,6 +171,13 @@ class ReviewStore(Protocol):
     def skip(self, hit_id: str, username: str, until: str) -> None: ...
     def skipped(self, username: str, now: str) -> set[str]: ...
     def record_reveal(self, username: str, hit_id: str, at: str) -> None: ...
+    def spend_reveal(
+        self, username: str, hit_id: str, at: str, since: str, limit: int
+    ) -> int | None:
+        """Record a reveal if fewer than ``limit`` were made since ``since``, as one
+        atomic step; the count including this one, or None (nothing recorded)."""
+        ...
+
     def reveals_since(self, username: str, since: str) -> int: ...
     def settings(self) -> dict[str, Any]: ...
     def set_setting(self, key: str, value: Any) -> None: ...
@@ -260,6 +285,37 @@ class SqliteReviewStore(SqliteDatabase):
     def delete_sessions_of(self, user_id: int) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM review_sessions WHERE user_id=?", (user_id,))
+
+    # -- sign-in throttling ---------------------------------------------------------------------
+    def locked_until(self, keys: Sequence[str], now: str) -> str | None:
+        marks = ",".join("?" * len(keys))
+        row = self._db.execute(
+            f"SELECT MAX(until) FROM review_lockouts WHERE key IN ({marks}) AND until > ?",
+            (*keys, now),
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def record_login_failure(
+        self, limits: Mapping[str, int], now: str, since: str, until: str
+    ) -> list[str]:
+        locked = []
+        with self._tx() as db:
+            for key, limit in limits.items():
+                db.execute("DELETE FROM review_login_failures WHERE key=? AND at < ?", (key, since))
+                db.execute("INSERT INTO review_login_failures VALUES (?,?)", (key, now))
+                (count,) = db.execute(
+                    "SELECT COUNT(*) FROM review_login_failures WHERE key=?", (key,)
+                ).fetchone()
+                if count >= limit:
+                    db.execute("DELETE FROM review_login_failures WHERE key=?", (key,))
+                    db.execute("INSERT OR REPLACE INTO review_lockouts VALUES (?,?)", (key, until))
+                    locked.append(key)
+            db.execute("DELETE FROM review_lockouts WHERE until <= ?", (now,))
+        return locked
+
+    def clear_login_failures(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM review_login_failures WHERE key=?", (key,))
 
     # -- audit -------------------------------------------------------------------------------
     def audit(
@@ -415,6 +471,24 @@ class SqliteReviewStore(SqliteDatabase):
                 "INSERT INTO review_reveals (username, hit_id, at) VALUES (?,?,?)",
                 (username, hit_id, at),
             )
+
+    def spend_reveal(
+        self, username: str, hit_id: str, at: str, since: str, limit: int
+    ) -> int | None:
+        # One IMMEDIATE transaction: the count and the insert cannot interleave with
+        # another worker's, so parallel reveals never overspend.
+        with self._tx() as db:
+            (used,) = db.execute(
+                "SELECT COUNT(*) FROM review_reveals WHERE username=? AND at >= ?",
+                (username, since),
+            ).fetchone()
+            if used >= limit:
+                return None
+            db.execute(
+                "INSERT INTO review_reveals (username, hit_id, at) VALUES (?,?,?)",
+                (username, hit_id, at),
+            )
+            return int(used) + 1
 
     def reveals_since(self, username: str, since: str) -> int:
         row = self._db.execute(

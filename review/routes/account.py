@@ -32,6 +32,10 @@ def login(
     origin = request.headers.get("origin")
     if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
         return render(request, None, "login.html", 403, error="Sign-in from another site refused.")
+    address = request.client.host if request.client else "-"
+    wait = s.throttle.retry_after(s, username, address)
+    if wait:
+        return _locked(request, wait, next)
     try:
         user = s.review.get_user(username.strip())
     except StoreError:
@@ -39,9 +43,18 @@ def login(
     if user is None or not user.active or not verify_password(user.password_hash, password):
         verify_password("", password) if user is None else None
         s.review.audit(s.now(), username.strip()[:64] or "-", "login failed")
+        for key in s.throttle.failed(s, username, address):
+            s.review.audit(
+                s.now(),
+                username.strip()[:64] or "-",
+                "login locked",
+                key,
+                f"{s.throttle.lock_minutes} minutes after too many failed sign-ins",
+            )
         return render(
             request, None, "login.html", 401, error="Wrong user name or password.", next=next
         )
+    s.throttle.succeeded(s, username)
     cookie, _ = start_session(request, user)
     s.review.audit(s.now(), user.username, "login")
     response = redirect(next if next.startswith("/") and not next.startswith("//") else "/")
@@ -54,6 +67,21 @@ def login(
         secure=s.settings.secure_cookies,
         path="/",
     )
+    return response
+
+
+def _locked(request: Request, seconds: int, next: str) -> Response:
+    """429 for a locked account or address: nothing is checked, not even the password."""
+    minutes = max(1, round(seconds / 60))
+    response = render(
+        request,
+        None,
+        "login.html",
+        429,
+        error=f"Too many failed sign-ins. Try again in {minutes} minute{'s' * (minutes != 1)}.",
+        next=next,
+    )
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 

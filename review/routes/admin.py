@@ -19,6 +19,15 @@ from store.base import StoreError
 from store.review import ROLES, User
 
 router = APIRouter()
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``'`` before a formula start.
+    User names, targets and details in the audit log can come from anyone (a failed
+    sign-in records the name that was typed)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 # -- dashboard ------------------------------------------------------------------------------
@@ -290,7 +299,7 @@ def audit_csv(request: Request, session: Admin, username: str = "", action: str 
     writer = csv.writer(out)
     writer.writerow(["at", "user", "action", "target", "detail"])
     for e in s.review.audit_entries(username, action, 1_000_000, 0):
-        writer.writerow([e.at, e.username, e.action, e.target, e.detail])
+        writer.writerow([inert(v) for v in (e.at, e.username, e.action, e.target, e.detail)])
     audit(request, session, "export audit log", username, action)
     return Response(
         out.getvalue(),

@@ -205,19 +205,27 @@ def bulk(
     s = services(request)
     hit, _ = _hit(request, hit_id)
     try:
-        done = queue.bulk(s, session.user.username, hit, decision, reason)
+        outcomes = queue.bulk(s, session.user.username, hit, decision, reason)
     except ReviewError as exc:
         return redirect(f"/review/hits/{hit_id}", f"Not recorded: {exc}")
-    audit(request, session, f"bulk {decision}", hit_id, f"{len(done)} duplicates: {','.join(done)}")
-    return redirect("/review/next", f"{len(done)} exact duplicates {decision}.")
+    votes = ",".join(f"{k}:{v}" for k, v in outcomes.items())
+    audit(request, session, f"bulk {decision}", hit_id, f"{len(outcomes)} duplicates: {votes}")
+    decided = sum(1 for v in outcomes.values() if v == decision)
+    waiting = sum(1 for v in outcomes.values() if v == "pending")
+    disputed = sum(1 for v in outcomes.values() if v == "disputed")
+    return redirect(
+        "/review/next",
+        f"Your vote ({decision}) is recorded on {len(outcomes)} exact duplicates: "
+        f"{decided} {decision}, {waiting} waiting for another analyst, {disputed} disputed.",
+    )
 
 
 @router.post("/review/hits/{hit_id}/reveal")
 def reveal(request: Request, session: Reviewer, hit_id: str) -> Response:
     s = services(request)
     _hit(request, hit_id)
-    used, limit = queue.budget(s, session.user.username)
-    if used >= limit:
+    spent, used, limit = queue.reveal(s, session.user.username, hit_id)
+    if not spent:
         audit(request, session, "reveal refused", hit_id, f"budget {used}/{limit}")
         return JSONResponse(
             {
@@ -226,11 +234,10 @@ def reveal(request: Request, session: Reviewer, hit_id: str) -> Response:
             },
             status_code=429,
         )
-    s.review.record_reveal(session.user.username, hit_id, s.now())
-    audit(request, session, "reveal", hit_id, f"{used + 1}/{limit}")
+    audit(request, session, "reveal", hit_id, f"{used}/{limit}")
     token = request.app.state.grants.make(session.user.username, hit_id)
     return JSONResponse(
-        {"url": f"/review/hits/{hit_id}/image?grant={token}", "used": used + 1, "budget": limit}
+        {"url": f"/review/hits/{hit_id}/image?grant={token}", "used": used, "budget": limit}
     )
 
 

@@ -204,3 +204,46 @@ def test_distributed_scheduler_seeds_due_targets_once(tmp_path: Path) -> None:
     later = seed_due(store, bus, now + timedelta(days=1, seconds=1))
     assert {t.id for t in later.claimed or []} == {site.id, chan.id, feed.id}
     assert [s.parse_as for s in seeds if s.target_id == feed.id] == ["xml"]
+
+
+def test_evidence_shows_hostile_header_values_escaped(tmp_path: Path) -> None:
+    """A host controls its header values, title and redirect targets: the terminal gets
+    them with control characters made visible, never raw (no escape sequences)."""
+    from store import Case
+    from store.evidence import Evidence
+
+    db = tmp_path / "radar.db"
+    store = SqliteStore(db)
+    store.create_case(Case("c1", "Case"))
+    url = "https://img.host.example/p.jpg"
+    store.save_evidence(
+        Evidence(
+            "c1",
+            1,
+            url,
+            url,
+            url + "\x1b]8;;https://evil.example\x07",
+            "https://host.example/",
+            "2026-05-01T10:00:00Z",
+            200,
+            "ab" * 32,
+            headers={
+                "X-Title": "\x1b]0;pwned\x07\x1b[2J\x1b[31mred",
+                "X-Split\r\nfake": "one\rtwo\u202eevil\x9b",
+                "Server": "nginx (fine) ¡olé!",
+            },
+            redirects=("https://host.example/\x1b[1Ahop",),
+            page_title="\x1b[5mtitle",
+        )
+    )
+    store.close()
+    shown = radar(db, "evidence", url)
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert not any(c in out for c in "\x1b\x07\r\x9b\u202e"), repr(out)
+    assert r"header     X-Title: \x1b]0;pwned\x07\x1b[2J\x1b[31mred" in out
+    assert r"header     X-Split\r\nfake: one\rtwo\u202eevil\x9b" in out
+    assert "header     Server: nginx (fine) ¡olé!" in out, "printable text is unchanged"
+    assert r"redirected https://host.example/\x1b[1Ahop" in out
+    assert r"final URL  https://img.host.example/p.jpg\x1b]8;;https://evil.example\x07" in out
+    assert r"title '\x1b[5mtitle'" in out

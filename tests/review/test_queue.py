@@ -84,8 +84,35 @@ def test_bulk_confirms_exact_duplicates_of_a_confirmed_hit(env: Env) -> None:
         queue.bulk(s, "ana", duplicate, "confirmed", "")
     for name in ("ana", "ben"):
         queue.decide(s, name, original.id, "confirmed", "")
-    assert queue.bulk(s, "ana", duplicate, "confirmed", "") == [duplicate.id]
+    assert queue.bulk(s, "ana", duplicate, "confirmed", "") == {duplicate.id: "pending"}
+    assert s.hits.get_hit(duplicate.id)[0].status == "pending", "one analyst is one vote"
+    assert queue.bulk(s, "ben", duplicate, "confirmed", "") == {duplicate.id: "confirmed"}
     assert s.hits.get_hit(duplicate.id)[0].status == "confirmed"
+
+
+def test_bulk_reject_by_one_analyst_waits_for_consensus(env: Env) -> None:
+    s = env.services
+    original, duplicate = env.hits[4], env.hits[6]
+    for name in ("ana", "ben"):
+        queue.decide(s, name, original.id, "confirmed", "")
+    assert queue.bulk(s, "ana", duplicate, "rejected", "thumbnail") == {duplicate.id: "pending"}
+    assert queue.bulk(s, "ana", duplicate, "rejected", "again") == {}, "a second bulk by ana"
+    assert s.hits.get_hit(duplicate.id)[0].status == "pending"
+    assert [d.username for d in s.review.decisions(duplicate.id)] == ["ana"]
+    # ben disagrees: a dispute for an admin, not a decision
+    assert queue.decide(s, "ben", duplicate.id, "confirmed", "") == "disputed"
+    assert s.hits.get_hit(duplicate.id)[0].status == "pending"
+    assert duplicate.id in {d.hit_id for d in s.review.disputes()}
+
+
+def test_bulk_votes_of_two_analysts_decide_the_duplicate(env: Env) -> None:
+    s = env.services
+    original, duplicate = env.hits[4], env.hits[6]
+    for name in ("ana", "ben"):
+        queue.decide(s, name, original.id, "confirmed", "")
+    queue.bulk(s, "ana", duplicate, "rejected", "thumbnail")
+    assert queue.bulk(s, "ben", duplicate, "rejected", "thumbnail") == {duplicate.id: "rejected"}
+    assert s.hits.get_hit(duplicate.id)[0].status == "rejected"
 
 
 def test_exposure_budget_counts_reveals_per_day(env: Env) -> None:
