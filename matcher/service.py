@@ -5,8 +5,11 @@ the hit store (durable) -> route dead letters to ``images.rejected.v1`` -> annou
 ``hits.matched.v1`` -> commit the offsets. Offsets are committed only after every earlier
 step succeeded; on any failure the consumer seeks back to the batch's first offsets and
 retries with exponential back-off, so a record is never lost, and hit ids are
-deterministic, so a record processed twice overwrites instead of duplicating. Any number
-of replicas share the partitions; SIGTERM finishes the batch in hand and leaves.
+deterministic, so a record processed twice overwrites instead of duplicating. What a
+failed attempt already published (a dead letter, a hit event) is remembered per source
+offset (:class:`Published`), so the retry does not publish it again. A record that does
+not parse is a dead letter, never a retry. Any number of replicas share the partitions;
+SIGTERM finishes the batch in hand and leaves.
 """
 
 from __future__ import annotations
@@ -16,18 +19,21 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kafka.structs import OffsetAndMetadata
 
-from bus.kafka import KafkaBus, KafkaSettings, consumer
+from bus import Bus
+from bus.kafka import KafkaBus, KafkaSettings
+from bus.kafka import consumer as kafka_consumer
 from matcher.feed import BankFeed
 from matcher.worker import Batch, MatchWorker
 from ops.health import HealthServer
+from store.base import HitStore
 from store.elastic import ElasticHitStore, ElasticSettings
-from wire import HASHES_TOPIC, HITS_TOPIC, REJECTED_TOPIC, utc_now
+from wire import HASHES_TOPIC, HITS_TOPIC, REJECTED_TOPIC, Hit, utc_now
 
 log = logging.getLogger(__name__)
 _MAX_DEAD_LETTER_BYTES = 64 * 1024
@@ -68,17 +74,87 @@ def dead_letter(key: str, value: bytes, reason: str, where: str) -> bytes:
     ).encode()
 
 
+Origin = tuple[Hashable, int]  # (topic partition, offset) of the record an event is for
+
+
+class Published:
+    """The events already published for records whose offsets are not committed yet.
+
+    A retried batch asks :meth:`publish` again for everything; events whose (origin,
+    topic, key) were acknowledged before are skipped, so each dead letter and each hit
+    event goes out once per record even when a later step failed. Entries go once their
+    offsets are committed. A process that dies before committing forgets them: the next
+    owner of the partition publishes again (at least once across crashes; keys are
+    deterministic, so readers can drop the repeats)."""
+
+    def __init__(self) -> None:
+        self._done: set[tuple[Hashable, int, str, str]] = set()
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def publish(
+        self, bus: Bus, events: Sequence[tuple[Origin, str, str, bytes]], timeout: float = 60
+    ) -> None:
+        """Send every event not sent before and wait for all acknowledgements; raise the
+        first failure after recording every event that did get through."""
+        pending = []
+        error: Exception | None = None
+        for (partition, offset), topic, key, value in events:
+            ident = (partition, offset, topic, key)
+            if ident in self._done:
+                continue
+            try:
+                pending.append((ident, bus.send(topic, key, value)))
+            except Exception as exc:
+                error = exc
+                break
+        for ident, delivery in pending:
+            try:
+                delivery.result(timeout=timeout)
+            except Exception as exc:
+                error = error or exc
+            else:
+                self._done.add(ident)
+        if error is not None:
+            raise error
+
+    def committed(self, offsets: Mapping[Hashable, int]) -> None:
+        """Forget the events of records below each partition's committed offset."""
+        self._done = {e for e in self._done if e[0] not in offsets or e[1] >= offsets[e[0]]}
+
+
+def hit_event(hit: Hit) -> dict[str, Any]:
+    """The ``hits.matched.v1`` value: the hit as stored, plus when it was matched."""
+    return {**hit.to_dict(), "matched_at": utc_now()}
+
+
 class MatcherService:
-    def __init__(self, settings: MatcherSettings) -> None:
+    """The matcher role. ``hit_store``, ``feed``, ``bus`` and ``consumer`` default to the
+    Elasticsearch, bank-topic and Kafka ones built from ``settings`` (tests pass their own)."""
+
+    def __init__(
+        self,
+        settings: MatcherSettings,
+        *,
+        hit_store: HitStore | None = None,
+        feed: BankFeed | None = None,
+        bus: Bus | None = None,
+        consumer: Any = None,
+    ) -> None:
         self.settings = settings
-        self.hit_store = ElasticHitStore(settings.elastic)
-        self.hit_store.ensure_index()
-        self.feed = BankFeed(settings.kafka)
+        if hit_store is None:
+            elastic = ElasticHitStore(settings.elastic)
+            elastic.ensure_index()
+            hit_store = elastic
+        self.hit_store = hit_store
+        self.feed = feed if feed is not None else BankFeed(settings.kafka)
         self.worker = MatchWorker(self.feed, self.hit_store)
-        self.bus = KafkaBus(settings.kafka)
-        self.consumer = consumer(
+        self.bus = bus if bus is not None else KafkaBus(settings.kafka)
+        self.consumer = consumer or kafka_consumer(
             settings.kafka, settings.group_id, [HASHES_TOPIC], max_poll_records=settings.batch_size
         )
+        self.published = Published()
         self.running = True
         self.failures = 0
         self.health = HealthServer(
@@ -91,36 +167,42 @@ class MatcherService:
     def stop(self, *_: Any) -> None:
         self.running = False
 
-    def _deliver(self, batch: Batch, where: str) -> None:
-        """Everything that must succeed before the batch's offsets may be committed."""
-        self.hit_store.upsert_hits(batch.hits)
-        deliveries = [
-            self.bus.send(REJECTED_TOPIC, key, dead_letter(key, raw, reason, where))
-            for key, raw, reason in batch.dead
-        ]
-        deliveries += [
-            self.bus.send(
-                HITS_TOPIC, hit.id, json.dumps({**hit.to_dict(), "matched_at": utc_now()}).encode()
-            )
-            for hit in batch.hits
-        ]
-        for delivery in deliveries:
-            delivery.result(timeout=60)
+    def _deliver(self, batches: Sequence[tuple[Origin, Batch]], where: str) -> None:
+        """Everything that must succeed before the batch's offsets may be committed: the
+        hits stored first, then (once stored) the dead letters and hit events, each once."""
+        self.hit_store.upsert_hits([hit for _, batch in batches for hit in batch.hits])
+        events: list[tuple[Origin, str, str, bytes]] = []
+        for origin, batch in batches:
+            events += [
+                (origin, REJECTED_TOPIC, key, dead_letter(key, raw, reason, where))
+                for key, raw, reason in batch.dead
+            ]
+            events += [
+                (origin, HITS_TOPIC, hit.id, json.dumps(hit_event(hit)).encode())
+                for hit in batch.hits
+            ]
+        self.published.publish(self.bus, events)
 
     def run_once(self) -> int:
         """Poll and process one batch; return the number of records handled."""
         polled = self.consumer.poll(timeout_ms=int(self.settings.poll_seconds * 1000))
         if not polled:
             return 0
-        messages = []
+        messages: list[tuple[Origin, str, bytes]] = []
         first: dict[Any, int] = {}
         last: dict[Any, int] = {}
         for tp, records in polled.items():
             first[tp], last[tp] = records[0].offset, records[-1].offset
-            messages += [(r.key.decode() if r.key else "", r.value or b"") for r in records]
+            messages += [
+                # A key that is not UTF-8 must not stop the loop before the record is read.
+                ((tp, r.offset), r.key.decode("utf-8", "replace") if r.key else "", r.value or b"")
+                for r in records
+            ]
         try:
-            batch = self.worker.process(messages)
-            self._deliver(batch, f"{HASHES_TOPIC}")
+            batches = [
+                (origin, self.worker.process([(key, value)])) for origin, key, value in messages
+            ]
+            self._deliver(batches, f"{HASHES_TOPIC}")
             self.consumer.commit({tp: OffsetAndMetadata(o + 1, "", -1) for tp, o in last.items()})
         except Exception as exc:
             self.failures += 1
@@ -132,8 +214,10 @@ class MatcherService:
                 self.consumer.seek(tp, offset)
             time.sleep(backoff)
             return 0
+        self.published.committed({tp: o + 1 for tp, o in last.items()})
         self.failures = 0
-        self.worker.count_written(batch)
+        for _, batch in batches:
+            self.worker.count_written(batch)
         return len(messages)
 
     def run(self) -> None:

@@ -1,8 +1,9 @@
 """The match worker: hashed-image record in, hits out to the hit store.
 
 Pure core (:func:`hits_for`) plus a thin handler that parses, reloads the bank when the
-store says it changed, matches and writes. Malformed records are counted and handed to
-``dead_letter`` with the reason; they never stop the stream.
+store says it changed, matches and writes. Records that do not parse (any failure of the
+parser, not only :class:`wire.RecordError`) are counted and handed to ``dead_letter``
+with the reason; they never stop the stream.
 """
 
 from __future__ import annotations
@@ -110,20 +111,31 @@ class MatchWorker:
         return hits_for(record, matches)
 
     def process(self, messages: Sequence[tuple[str, bytes]]) -> Batch:
-        """Parse and match raw records without writing anything (the pure part)."""
+        """Parse and match raw records without writing anything (the pure part).
+
+        A record that does not parse, for whatever reason, becomes a dead letter with the
+        reason; an error of the bank's source (the store or the bank topic) propagates, so
+        the caller retries the batch."""
         batch = Batch()
         for key, value in messages:
             self.stats["records"] += 1
             try:
                 record = HashRecord.from_json(value)
             except RecordError as exc:
-                self.stats["dead_letters"] += 1
-                log.warning("dead letter (key %r): %s", key, exc)
-                batch.dead.append((key, value, str(exc)))
+                reason = str(exc)
+            except Exception as exc:
+                # A parser bug, not an outage: parsing is pure, so the same bytes fail on
+                # every retry. Dead-letter them rather than jam the stream behind them.
+                log.exception("record parser failed (key %r)", key)
+                reason = f"unreadable record: {type(exc).__name__}: {exc}"[:500]
+            else:
+                hits = self.match(record)  # may raise: the bank's source is infrastructure
+                batch.hits += hits
+                batch.per_target[record.target_id] += len(hits)
                 continue
-            hits = self.match(record)
-            batch.hits += hits
-            batch.per_target[record.target_id] += len(hits)
+            self.stats["dead_letters"] += 1
+            log.warning("dead letter (key %r): %s", key, reason)
+            batch.dead.append((key, value, reason))
         return batch
 
     def count_written(self, batch: Batch) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from wire.records import SCHEMA_VERSION, RecordError, check_version, require
+from wire.records import SCHEMA_VERSION, RecordError, check_version, loads, require
 
 BANK_KINDS = ("case", "reference")
 
@@ -33,10 +33,7 @@ def encode_bank_entry(kind: str, fields: dict[str, Any]) -> tuple[str, bytes]:
 
 def decode_bank_entry(raw: bytes) -> tuple[str, dict[str, Any]]:
     """``(kind, fields)``; raise RecordError for anything else."""
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"not JSON: {exc}") from None
+    data = loads(raw)
     if not isinstance(data, dict):
         raise RecordError("bank entry is not a JSON object")
     check_version(data)

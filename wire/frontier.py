@@ -14,7 +14,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from wire.records import SCHEMA_VERSION, RecordError, check_url, check_version, require
+from wire.records import (
+    SCHEMA_VERSION,
+    RecordError,
+    check_url,
+    check_version,
+    loads,
+    require,
+)
 
 
 def site_of(url: str) -> str:
@@ -49,10 +56,7 @@ class PageRequest:
 
     @classmethod
     def from_json(cls, raw: bytes) -> PageRequest:
-        try:
-            data: Any = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordError(f"not JSON: {exc}") from None
+        data: Any = loads(raw)
         if not isinstance(data, dict):
             raise RecordError("page request is not a JSON object")
         check_version(data)

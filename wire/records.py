@@ -14,7 +14,17 @@ from urllib.parse import urlsplit
 from hashing import PdqHash, PHash
 
 SCHEMA_VERSION = 1
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
+# Bounds on untrusted input. A record is a few hundred bytes (two URLs of at most 8 KiB
+# each, see crawler.extract.MAX_URL_LENGTH); 64 KiB is also the dead letter's copy of the
+# value, so a rejected record travels whole. Strings stay under Elasticsearch's keyword
+# limit (32 KiB), integers inside a signed 64-bit column.
+MAX_RECORD_BYTES = 64 * 1024
+MAX_STRING_CHARS = 8192
+_MAX_INT = 2**63 - 1
+_MAX_SIDE = 2**31 - 1
+_URL_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class RecordError(ValueError):
@@ -23,22 +33,55 @@ class RecordError(ValueError):
 
 def utc_now() -> str:
     """The current time as ISO 8601 UTC with second precision, e.g. 2026-11-23T02:43:43Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime(_TIMESTAMP)
 
 
 def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    """``data[key]`` if it is of ``kind``; raise RecordError naming the field otherwise.
+
+    Strings must be valid Unicode (no lone surrogates: they cannot be encoded to UTF-8
+    for a hit id or a store) of at most MAX_STRING_CHARS; integers (never booleans) lie
+    in 0 .. 2**63-1."""
     if key not in data:
         raise RecordError(f"missing field {key!r}")
     value = data[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise RecordError(f"field {key!r} has the wrong type {type(value).__name__}")
+    if isinstance(value, str):
+        if len(value) > MAX_STRING_CHARS:
+            raise RecordError(f"field {key!r} is longer than {MAX_STRING_CHARS} characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise RecordError(f"field {key!r} is not valid Unicode") from None
+    if isinstance(value, int) and not 0 <= value <= _MAX_INT:
+        raise RecordError(f"field {key!r} is out of range 0..2**63-1")
     return value
 
 
 def check_url(value: str, key: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """``value`` if it is an absolute http(s) URL with a host (no blank in it, a valid port
+    if any) and no control characters."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        ok = parts.scheme in ("http", "https") and bool(host) and " " not in host
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no number or > 65535
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/x"
+        ok = False
+    if not ok or _URL_FORBIDDEN.search(value):
         raise RecordError(f"field {key!r} is not an http(s) URL: {value[:200]!r}")
+    return value
+
+
+def check_timestamp(value: str, key: str) -> str:
+    """``value`` if it is a time as :func:`utc_now` writes it (what the stores index)."""
+    try:
+        datetime.strptime(value, _TIMESTAMP)
+    except ValueError:
+        raise RecordError(
+            f"field {key!r} is not a UTC time like 2026-11-23T02:43:43Z: {value[:40]!r}"
+        ) from None
     return value
 
 
@@ -46,6 +89,35 @@ def check_version(data: dict[str, Any]) -> None:
     version = require(data, "schema_version", int)
     if version != SCHEMA_VERSION:
         raise RecordError(f"unsupported schema_version {version} (this build reads 1)")
+
+
+def _no_constant(name: str) -> Any:
+    raise RecordError(f"not JSON: {name} is not a JSON number")
+
+
+def loads(raw: Any) -> Any:
+    """Parse untrusted JSON bytes; every failure is a RecordError with the reason.
+
+    Refused: anything but bytes, more than MAX_RECORD_BYTES, bytes that are not UTF-8
+    (JSON on the wire is UTF-8; Python's own detection would also read UTF-16/32), NaN and
+    Infinity, integers over Python's 4,300-digit limit, and nesting too deep for the
+    parser (RecursionError; the size cap bounds the work)."""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise RecordError(f"record is {type(raw).__name__}, not bytes")
+    if len(raw) > MAX_RECORD_BYTES:
+        raise RecordError(f"record of {len(raw)} bytes is over the {MAX_RECORD_BYTES} cap")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"not JSON: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecordError:
+        raise
+    except RecursionError:
+        raise RecordError("not JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int() over the digit limit
+        raise RecordError(f"not JSON: {str(exc)[:200]}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +173,7 @@ class HashRecord:
             site=require(data, "site", str),
             case_id=require(data, "case_id", str),
             target_id=require(data, "target_id", int),
-            fetched_at=require(data, "fetched_at", str),
+            fetched_at=check_timestamp(require(data, "fetched_at", str), "fetched_at"),
             http_status=require(data, "http_status", int),
             content_sha256=require(data, "content_sha256", str),
             width=require(data, "width", int),
@@ -129,21 +201,21 @@ class HashRecord:
             raise RecordError("fields 'pdq_trimmed' and 'pdq_trimmed_quality' come together")
         if record.pdq_trimmed_quality is not None and not 0 <= record.pdq_trimmed_quality <= 100:
             raise RecordError("field 'pdq_trimmed_quality' must be 0..100")
-        if not _SHA256.match(record.content_sha256):
+        if not _SHA256.fullmatch(record.content_sha256):
             raise RecordError("field 'content_sha256' is not a SHA-256 hex digest")
-        if record.width < 0 or record.height < 0:
-            raise RecordError("fields 'width' and 'height' must not be negative")
+        if not 100 <= record.http_status <= 999:
+            raise RecordError(f"field 'http_status' is not an HTTP status: {record.http_status}")
+        if record.width > _MAX_SIDE or record.height > _MAX_SIDE:
+            raise RecordError(f"fields 'width' and 'height' must be at most {_MAX_SIDE}")
         if not 0 <= record.pdq_quality <= 100:
             raise RecordError("field 'pdq_quality' must be 0..100")
         return record
 
     @classmethod
     def from_json(cls, raw: bytes) -> HashRecord:
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordError(f"not JSON: {exc}") from None
-        return cls.from_dict(data)
+        """The record in ``raw``; raise RecordError (and nothing else) for any input that
+        is not a valid record: this is the whole of a dead letter's diagnosis."""
+        return cls.from_dict(loads(raw))
 
 
 @dataclass(frozen=True, slots=True)

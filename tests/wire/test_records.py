@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from wire import HASHES_TOPIC, HITS_TOPIC, SCHEMA_VERSION, HashRecord, Hit, RecordError, hit_id
+from wire import (
+    HASHES_TOPIC,
+    HITS_TOPIC,
+    SCHEMA_VERSION,
+    HashRecord,
+    Hit,
+    PageRequest,
+    RecordError,
+    decode_bank_entry,
+    hit_id,
+)
 
 VALID: dict[str, Any] = {
     "image_url": "https://example.org/img/1.jpg",
@@ -219,3 +229,85 @@ def test_page_requests_carry_what_the_target_is() -> None:
     for name, bad in (("target_kind", "forum"), ("parse_as", "pdf"), ("render", 3)):
         with pytest.raises(RecordError, match=name):
             PageRequest.from_json(json.dumps({**old, name: bad}).encode())
+
+
+# Poison records (issue 12, row 5): each raised something other than RecordError (or was
+# accepted and then failed in a store), so the matcher retried its batch forever.
+POISON: dict[str, Any] = {
+    "ipv6-bracket-image-url": raw(image_url="http://[::1/x"),
+    "ipv6-bracket-page-url": raw(page_url="https://[fe80::1%eth0/"),
+    "port-out-of-range": raw(image_url="http://example.org:99999/a.jpg"),
+    "port-not-a-number": raw(page_url="http://example.org:port/"),
+    "space-in-host": raw(image_url="http://exa mple.org/a.jpg"),
+    "newline-in-url": raw(image_url="http://example.org/a.jpg\r\nX-Evil: 1"),
+    "deeply-nested-json": b"[" * 30_000 + b"]" * 30_000,
+    "deeply-nested-object": b'{"a":' * 10_000 + b"1" + b"}" * 10_000,
+    "deeply-nested-field": raw(site=None)[:-1] + b', "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "4300-digit-integer": raw()[:-1] + b', "target_id": ' + b"7" * 4300 + b"}",
+    "4301-digit-integer": raw()[:-1] + b', "target_id": ' + b"7" * 4301 + b"}",
+    "5000-digit-field": raw()[:-1].replace(b'"width": 640', b'"width": ' + b"9" * 5000) + b"}",
+    "huge-integer-target": raw(target_id=2**70),
+    "negative-target": raw(target_id=-1),
+    "http-status-70000": raw(http_status=70000),
+    "nan-quality": raw()[:-1].replace(b'"pdq_quality": 100', b'"pdq_quality": NaN') + b"}",
+    "infinity-width": raw()[:-1].replace(b'"width": 640', b'"width": Infinity') + b"}",
+    "non-utf8": b'{"site": "\xff\xfe"}',
+    "utf16": json.dumps(VALID).encode("utf-16"),
+    "lone-surrogate": raw(case_id="\ud800"),
+    "lone-surrogate-label-url": raw(image_url="https://example.org/\udfff.jpg"),
+    "bad-timestamp": raw(fetched_at="yesterday"),
+    "timestamp-with-offset": raw(fetched_at="2026-11-23T02:43:43+02:00"),
+    "sha-with-newline": raw(content_sha256="0f" * 32 + "\n"),
+    "huge-record": raw(extra="x" * (2 * 1024 * 1024)),
+    "huge-string": raw(site="s" * 20_000),
+    "object-as-field": raw(pdq={"hex": VALID["pdq"]}),
+}
+
+
+@pytest.mark.parametrize("value", list(POISON.values()), ids=list(POISON))
+def test_poison_record_is_a_record_error(value: bytes) -> None:
+    with pytest.raises(RecordError) as info:
+        HashRecord.from_json(value)
+    assert str(info.value), "a dead letter needs a reason"
+    assert len(str(info.value)) < 500, "the reason is a sentence, not a copy of the input"
+
+
+@pytest.mark.parametrize("value", [None, "{}", 42, ["x"]], ids=["none", "str", "int", "list"])
+def test_value_that_is_not_bytes_is_a_record_error(value: Any) -> None:
+    with pytest.raises(RecordError, match="not bytes"):
+        HashRecord.from_json(value)
+
+
+def test_reasons_name_the_problem() -> None:
+    def reason(value: bytes) -> str:
+        with pytest.raises(RecordError) as info:
+            HashRecord.from_json(value)
+        return str(info.value)
+
+    assert reason(POISON["ipv6-bracket-image-url"]).startswith("field 'image_url' is not an http")
+    assert reason(POISON["deeply-nested-json"]) == "not JSON: nested too deeply"
+    assert reason(POISON["4300-digit-integer"]) == "field 'target_id' is out of range 0..2**63-1"
+    assert reason(POISON["4301-digit-integer"]).startswith("not JSON: Exceeds the limit")
+    assert reason(POISON["non-utf8"]).startswith("not JSON: not UTF-8")
+    assert reason(POISON["huge-record"]).endswith("over the 65536 cap")
+    assert reason(POISON["lone-surrogate"]) == "field 'case_id' is not valid Unicode"
+    assert reason(POISON["bad-timestamp"]).startswith("field 'fetched_at' is not a UTC time")
+    assert reason(POISON["nan-quality"]) == "not JSON: NaN is not a JSON number"
+
+
+def test_the_largest_legitimate_record_still_parses() -> None:
+    long_url = "https://example.org/" + "a" * (8192 - len("https://example.org/"))
+    record = HashRecord.from_json(raw(image_url=long_url, page_url=long_url))
+    assert record.image_url == long_url
+    assert HashRecord.from_json(raw(http_status=304, target_id=2**63 - 1)).target_id == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    "name", ["deeply-nested-json", "4301-digit-integer", "utf16", "huge-record", "non-utf8"]
+)
+def test_every_wire_parser_refuses_poison_with_a_record_error(name: str) -> None:
+    """The frontier and bank parsers share the record parser's JSON reading."""
+    with pytest.raises(RecordError):
+        PageRequest.from_json(POISON[name])
+    with pytest.raises(RecordError):
+        decode_bank_entry(POISON[name])
