@@ -9,7 +9,8 @@ body is read into memory up to a byte cap and never written anywhere.
 A request has one deadline, ``timeout`` seconds from the call, across every hop, the
 connect, the TLS handshake, the headers and the body: before each socket operation the
 socket's timeout is set to the time left, so a host that drips one byte at a time cannot
-stretch it. Every failure -- a refusal, a timeout, a broken or non-HTTP answer, a body
+stretch it (name resolution is the system resolver's and not under the deadline).
+Every failure -- a refusal, a timeout, a broken or non-HTTP answer, a body
 over the cap -- is one :class:`crawler.failures.FetchError` with a ``reason``.
 """
 
