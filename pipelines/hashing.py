@@ -13,6 +13,7 @@ Hashing runs in Twisted's thread pool: decoding releases the GIL, so it overlaps
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -36,6 +37,10 @@ class HashPipeline:
         self.cache_size = cache_size
         self.state = state
         self._cache: OrderedDict[str, ImageHashes] = OrderedDict()
+        # imagehash imports scipy.fftpack on first use; imported lazily by two hash worker
+        # threads at once, CPython 3.11 can fail with "AST constructor recursion depth
+        # mismatch". Import it here, once, on the reactor thread.
+        importlib.import_module("scipy.fftpack")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> HashPipeline:
