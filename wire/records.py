@@ -40,8 +40,9 @@ def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> An
     """``data[key]`` if it is of ``kind``; raise RecordError naming the field otherwise.
 
     Strings must be valid Unicode (no lone surrogates: they cannot be encoded to UTF-8
-    for a hit id or a store) of at most MAX_STRING_CHARS; integers (never booleans) lie
-    in 0 .. 2**63-1."""
+    for a hit id or a store) of at most MAX_STRING_CHARS; integers (never booleans) are
+    signed 64-bit, what Elasticsearch's ``long`` and SQLite hold (re-checks give their
+    unsaved targets negative ids)."""
     if key not in data:
         raise RecordError(f"missing field {key!r}")
     value = data[key]
@@ -54,8 +55,8 @@ def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> An
             value.encode()
         except UnicodeEncodeError:
             raise RecordError(f"field {key!r} is not valid Unicode") from None
-    if isinstance(value, int) and not 0 <= value <= _MAX_INT:
-        raise RecordError(f"field {key!r} is out of range 0..2**63-1")
+    if isinstance(value, int) and not -_MAX_INT - 1 <= value <= _MAX_INT:
+        raise RecordError(f"field {key!r} is out of the signed 64-bit range")
     return value
 
 
@@ -205,8 +206,8 @@ class HashRecord:
             raise RecordError("field 'content_sha256' is not a SHA-256 hex digest")
         if not 100 <= record.http_status <= 999:
             raise RecordError(f"field 'http_status' is not an HTTP status: {record.http_status}")
-        if record.width > _MAX_SIDE or record.height > _MAX_SIDE:
-            raise RecordError(f"fields 'width' and 'height' must be at most {_MAX_SIDE}")
+        if not (0 <= record.width <= _MAX_SIDE and 0 <= record.height <= _MAX_SIDE):
+            raise RecordError(f"fields 'width' and 'height' must be 0..{_MAX_SIDE}")
         if not 0 <= record.pdq_quality <= 100:
             raise RecordError("field 'pdq_quality' must be 0..100")
         return record

@@ -247,7 +247,7 @@ POISON: dict[str, Any] = {
     "4301-digit-integer": raw()[:-1] + b', "target_id": ' + b"7" * 4301 + b"}",
     "5000-digit-field": raw()[:-1].replace(b'"width": 640', b'"width": ' + b"9" * 5000) + b"}",
     "huge-integer-target": raw(target_id=2**70),
-    "negative-target": raw(target_id=-1),
+    "negative-width": raw(width=-1),
     "http-status-70000": raw(http_status=70000),
     "nan-quality": raw()[:-1].replace(b'"pdq_quality": 100', b'"pdq_quality": NaN') + b"}",
     "infinity-width": raw()[:-1].replace(b'"width": 640', b'"width": Infinity') + b"}",
@@ -286,7 +286,9 @@ def test_reasons_name_the_problem() -> None:
 
     assert reason(POISON["ipv6-bracket-image-url"]).startswith("field 'image_url' is not an http")
     assert reason(POISON["deeply-nested-json"]) == "not JSON: nested too deeply"
-    assert reason(POISON["4300-digit-integer"]) == "field 'target_id' is out of range 0..2**63-1"
+    assert reason(POISON["4300-digit-integer"]) == (
+        "field 'target_id' is out of the signed 64-bit range"
+    )
     assert reason(POISON["4301-digit-integer"]).startswith("not JSON: Exceeds the limit")
     assert reason(POISON["non-utf8"]).startswith("not JSON: not UTF-8")
     assert reason(POISON["huge-record"]).endswith("over the 65536 cap")
