@@ -50,14 +50,14 @@ def _child(out: Path, quick: bool) -> None:
     from radar.crawl import run_crawls
     from radar.demo.site import build_site, find_photos
     from radar.references import hash_reference
-    from store import Case, SqliteStore, Target
+    from store import Case, SqlStore, Target
 
     site = build_site(find_photos(), n_references=2 if quick else 6)
     served: dict[str, float] = {}
     stored: dict[str, float] = {}
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "radar.db")
+        store = SqlStore(Path(tmp) / "radar.db")
         case = store.create_case(Case("bench", "end-to-end benchmark"))
         for label, path in sorted(site.references.items()):
             store.add_references(case.id, hash_reference(case, path, label))
@@ -113,7 +113,7 @@ def _distributed(out: Path, quick: bool, timeout: float = 300.0) -> None:
     from bus.kafka import KafkaSettings, ensure_topics
     from radar.demo.site import build_site, find_photos
     from radar.references import hash_reference
-    from store import Case, SqliteStore, Target
+    from store import Case, SqlStore, Target
     from store.elastic import ElasticHitStore, ElasticSettings
     from wire import ALL_TOPICS, COMPACTED_TOPICS
 
@@ -133,7 +133,7 @@ def _distributed(out: Path, quick: bool, timeout: float = 300.0) -> None:
             "RADAR_ALLOWED_NETWORKS": "127.0.0.1/32",
             "RADAR_DB": str(Path(tmp) / "radar.db"),
         }
-        store = SqliteStore(Path(tmp) / "radar.db")
+        store = SqlStore(Path(tmp) / "radar.db")
         case = store.create_case(Case("bench", "end-to-end benchmark"))
         for label, path in sorted(site.references.items()):
             store.add_references(case.id, hash_reference(case, path, label))

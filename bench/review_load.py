@@ -29,8 +29,8 @@ from review.app import create_app
 from review.auth import hash_password
 from review.services import Services
 from review.settings import ReviewSettings
-from store import Case, SqliteStore
-from store.review import SqliteReviewStore, User
+from store import Case, SqlStore
+from store.review import SqlReviewStore, User
 from wire import Hit
 
 PASSWORD = "bench password, loopback only"
@@ -73,7 +73,7 @@ class HangingHost:
 
 
 def _seed(db: str, image_url: str) -> str:
-    store = SqliteStore(db)
+    store = SqlStore(db)
     store.create_case(Case("bench", "Load bench case"))
     hits = [
         Hit(
@@ -104,7 +104,7 @@ def _seed(db: str, image_url: str) -> str:
     )
     store.upsert_hits([*hits, slow])
     store.close()
-    review = SqliteReviewStore(db)
+    review = SqlReviewStore(db)
     review.add_user(
         User("ana", "Ana", "ana@bench.example", frozenset({"analyst"}), hash_password(PASSWORD))
     )

@@ -1,6 +1,7 @@
 """``radar``: the command line of Reupload Radar.
 
-Every command opens the embedded store (``--db``, env ``RADAR_DB``), does one thing and
+Every command opens the service store (``--db``, env ``RADAR_DB``: a SQLite file, the
+embedded default, or a ``postgresql://`` URL), does one thing and
 exits 0; bad input gives one line ``radar: error: ...`` on stderr, exit 1 (2 for usage
 errors), and leaves stored data unchanged.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from hashing import ImageError, MatchRule, hash_file
 from matcher import Bank
-from store import Case, SqliteStore, StoreError, Target
+from store import Case, SqlStore, StoreError, Target
 from store.models import check_case_id
 
 log = logging.getLogger("radar")
@@ -41,8 +42,8 @@ def parse_duration(text: str) -> int:
     return int(match[1]) * _UNITS[match[2]]
 
 
-def _store(args: argparse.Namespace) -> SqliteStore:
-    return SqliteStore(args.db)
+def _store(args: argparse.Namespace) -> SqlStore:
+    return SqlStore(args.db)
 
 
 def _print_json(obj: Any) -> None:
@@ -332,6 +333,25 @@ def cmd_demo_site(args: argparse.Namespace) -> None:
     serve_demo_site(args.port, args.images)
 
 
+# -- db ---------------------------------------------------------------------------------------
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    from store.db import display, upgrade
+
+    before, after = upgrade(args.db)
+    what = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+    print(f"{display(args.db)}: {what} schema revision {after}")
+
+
+def cmd_db_current(args: argparse.Namespace) -> None:
+    from store.db import current_revision, display, head_revision
+
+    current, head = current_revision(args.db), head_revision()
+    state = "up to date" if current == head else "behind: run 'radar db upgrade'"
+    print(f"{display(args.db)}: schema revision {current or 'none'} ({state}; head {head})")
+    if current != head:
+        raise SystemExit(1)
+
+
 # -- parser ---------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -341,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--db",
         default=os.environ.get("RADAR_DB", str(DEFAULT_DB)),
-        help="the embedded store (default: $RADAR_DB or %(default)s)",
+        help="the service store: a SQLite file or a postgresql:// URL "
+        "(default: $RADAR_DB or %(default)s)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -402,6 +423,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not obey robots.txt for this target (recorded on the target)",
     )
     c.set_defaults(func=cmd_case_add_target)
+
+    db = sub.add_parser("db", help="the service store's schema (Alembic migrations)")
+    ds = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    ds.add_parser(
+        "upgrade", help="create or migrate the schema to this release (the migrations job)"
+    ).set_defaults(func=cmd_db_upgrade)
+    ds.add_parser("current", help="show the schema revision; exit 1 if behind").set_defaults(
+        func=cmd_db_current
+    )
 
     c = sub.add_parser("hash", help="print the hashes of local image files (JSON lines)")
     c.add_argument("files", nargs="+", metavar="FILE")

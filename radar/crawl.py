@@ -20,7 +20,7 @@ from bus import InProcessBus
 from crawler.settings import crawl_settings
 from crawler.spider import TargetSpider
 from matcher import MatchWorker
-from store import CrawlReport, SqliteStore, Target
+from store import CrawlReport, SqlStore, Target
 from store.evidence import Evidence
 from wire import HASHES_TOPIC, HashRecord, utc_now
 
@@ -70,7 +70,7 @@ class EvidenceKeeper:
     after the record was published, i.e. matched: the in-process bus is synchronous)
     keeps evidence for exactly those. ``capture`` returns whether it stored anything."""
 
-    def __init__(self, worker: MatchWorker, store: SqliteStore) -> None:
+    def __init__(self, worker: MatchWorker, store: SqlStore) -> None:
         self.worker = worker
         self.store = store
         self._hits: dict[tuple[str, str, str], list[str]] = {}  # sighting -> case ids
@@ -139,7 +139,7 @@ def _progress(
 
 
 def run_crawls(
-    store: SqliteStore,
+    store: SqlStore,
     targets: list[Target],
     allowed_networks: tuple[str, ...] = (),
     progress: TextIO | None = sys.stderr,

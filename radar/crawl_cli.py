@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from radar.report import printable
-from store import SqliteStore, StoreError, Target
+from store import SqlStore, StoreError, Target
 from store.models import RENDER_MODES, TARGET_KINDS
 
 
@@ -22,8 +22,8 @@ def _duration(text: str) -> int:
     return parse_duration(text)
 
 
-def _store(args: argparse.Namespace) -> SqliteStore:
-    return SqliteStore(args.db)
+def _store(args: argparse.Namespace) -> SqlStore:
+    return SqlStore(args.db)
 
 
 def _describe(t: Target) -> str:
@@ -137,7 +137,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evidence_rows(store: SqliteStore, key: str) -> list[Any]:
+def _evidence_rows(store: SqlStore, key: str) -> list[Any]:
     if key.startswith(("http://", "https://")):
         return store.evidence(image_url=key)
     hits = [h for h in store.hits(limit=100_000) if h.id == key]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from radar.schedule import Round
-from store import SqliteStore, Target
+from store import SqlStore, Target
 
 
 def cmd_up(args: argparse.Namespace) -> None:
@@ -46,7 +46,7 @@ def cmd_topics(args: argparse.Namespace) -> None:
     print(f"topics created: {', '.join(created) or 'none (all exist)'}")
 
 
-def publish_bank(store: SqliteStore, case_ids: list[str], bus: Any) -> int:
+def publish_bank(store: SqlStore, case_ids: list[str], bus: Any) -> int:
     """Publish the cases' rules and reference hashes on the bank topic; return how many
     entries. Idempotent: entries are keyed, the topic is compacted."""
     from wire import BANK_TOPIC, encode_bank_entry
@@ -66,7 +66,7 @@ def publish_bank(store: SqliteStore, case_ids: list[str], bus: Any) -> int:
 def cmd_bank_sync(args: argparse.Namespace) -> None:
     from bus.kafka import KafkaBus, KafkaSettings
 
-    store = SqliteStore(args.db)
+    store = SqlStore(args.db)
     case_ids = args.cases or [c.id for c in store.list_cases()]
     bus = KafkaBus(KafkaSettings.from_env())
     try:
@@ -90,7 +90,7 @@ def seed_targets(targets: list[Target], bus: Any, stamp: str) -> list[str]:
     return rounds
 
 
-def seed_frontier(store: SqliteStore, case_id: str, bus: Any, target_ids: list[int]) -> int:
+def seed_frontier(store: SqlStore, case_id: str, bus: Any, target_ids: list[int]) -> int:
     """Publish the seed page of each target of the case, as a new crawl round; return how
     many. Raises StoreError for an unknown case."""
     from wire import utc_now
@@ -100,7 +100,7 @@ def seed_frontier(store: SqliteStore, case_id: str, bus: Any, target_ids: list[i
     return len(seed_targets(targets, bus, utc_now()))
 
 
-def seed_due(store: SqliteStore, bus: Any, now: datetime, max_targets: int = 50) -> Round:
+def seed_due(store: SqlStore, bus: Any, now: datetime, max_targets: int = 50) -> Round:
     """The distributed scheduling round: claim the due targets (the same lease as the
     embedded :func:`radar.schedule.run_due`, so two schedulers never seed one round twice),
     seed each on the frontier, record the round's start and release the lease. The
@@ -126,7 +126,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
     bus = KafkaBus(KafkaSettings.from_env())
     try:
-        n = seed_frontier(SqliteStore(args.db), args.case, bus, args.target or [])
+        n = seed_frontier(SqlStore(args.db), args.case, bus, args.target or [])
     finally:
         bus.close()
     if not n:

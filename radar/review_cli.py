@@ -82,10 +82,10 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_users_add(args: argparse.Namespace) -> None:
     from review.auth import hash_password
-    from store.review import SqliteReviewStore, User
+    from store.review import SqlReviewStore, User
     from wire import utc_now
 
-    store = SqliteReviewStore(args.db)
+    store = SqlReviewStore(args.db)
     user = store.add_user(
         User(
             args.username,
@@ -100,9 +100,9 @@ def cmd_users_add(args: argparse.Namespace) -> None:
 
 
 def cmd_users_list(args: argparse.Namespace) -> None:
-    from store.review import SqliteReviewStore
+    from store.review import SqlReviewStore
 
-    users = SqliteReviewStore(args.db).list_users()
+    users = SqlReviewStore(args.db).list_users()
     if not users:
         print("no users yet: radar users add NAME --role admin")
     for u in users:
@@ -112,9 +112,9 @@ def cmd_users_list(args: argparse.Namespace) -> None:
 
 def cmd_users_set(args: argparse.Namespace) -> None:
     from review.auth import hash_password
-    from store.review import SqliteReviewStore
+    from store.review import SqlReviewStore
 
-    store = SqliteReviewStore(args.db)
+    store = SqlReviewStore(args.db)
     changes: dict[str, Any] = {}
     if args.role:
         changes["roles"] = frozenset(args.role)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ops.health import HealthServer
-from store import SqliteStore, Target
+from store import SqlStore, Target
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def owner_name() -> str:
 
 
 def run_due(
-    store: SqliteStore,
+    store: SqlStore,
     allowed_networks: tuple[str, ...] = (),
     now: datetime | None = None,
     max_targets: int = 50,
@@ -128,7 +128,7 @@ class Scheduler:
             self._child.send_signal(signal.SIGTERM)
 
     def seconds_to_next(self) -> float:
-        store = SqliteStore(self.db)
+        store = SqlStore(self.db)
         try:
             times = [w for t in store.all_targets() if (w := next_due(t)) is not None]
         finally:
@@ -159,7 +159,7 @@ class Scheduler:
         from bus.kafka import KafkaBus
         from radar.distributed import seed_due
 
-        store = SqliteStore(self.db)
+        store = SqlStore(self.db)
         bus = KafkaBus(self.kafka)
         try:
             done = seed_due(store, bus, datetime.now(UTC))

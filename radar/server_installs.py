@@ -1,10 +1,13 @@
 """The software behind ``radar.servers``: fetching Kafka and Elasticsearch, writing their
-config from ``deploy/local/`` templates, and the command line that starts each.
+config (and PostgreSQL's) from ``deploy/local/`` templates, and the command line that
+starts each.
 
 Kafka is ``org.apache.kafka:kafka_2.13`` plus its runtime jars and a reload4j binding,
 fetched by ``mvn dependency:copy-dependencies`` on a small generated pom. Elasticsearch is
 the ``integ-test-zip`` distribution from Maven Central, unpacked in the servers home. Both
-use the machine's Java 17+. Only ``radar.servers`` should need this module.
+use the machine's Java 17+. PostgreSQL is the machine's (Debian's ``postgresql``
+package): a cluster made once with ``initdb`` (user ``radar``, a generated password,
+SCRAM on TCP), run with ``pg_ctl``. Only ``radar.servers`` should need this module.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ KAFKA_VERSION = "3.9.2"
 SLF4J_VERSION = "1.7.36"  # the slf4j-reload4j binding Kafka 3.9's own distribution ships
 ES_VERSION = "8.19.21"
 ES_USER = "radar-es"
+PG_USER = "radar-pg"
+PG_ROLE = "radar"  # the database role and database the stores use
 TEMPLATES = Path(__file__).resolve().parents[1] / "deploy" / "local"
 KAFKA_JVM = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
 DOWNLOAD_TIMEOUT = 1800.0  # seconds for one mvn run
@@ -49,8 +54,17 @@ def java_home() -> Path:
     return Path(java).resolve().parents[1]
 
 
-def _run(argv: list[str], what: str, log: Path, cwd: Path, timeout: float) -> None:
-    """Run *argv* to completion, its output in *log*; ServersError naming the first error."""
+def _run(
+    argv: list[str],
+    what: str,
+    log: Path,
+    cwd: Path,
+    timeout: float,
+    user: pwd.struct_passwd | None = None,
+) -> None:
+    """Run *argv* (as *user* if given) to completion, its output in *log*; ServersError
+    naming the first error."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(log, "wb") as out:
             code = subprocess.call(
@@ -60,12 +74,18 @@ def _run(argv: list[str], what: str, log: Path, cwd: Path, timeout: float) -> No
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 timeout=timeout,
+                user=user.pw_uid if user else None,
+                group=user.pw_gid if user else None,
+                extra_groups=[] if user else None,
             )
     except subprocess.TimeoutExpired:
         raise ServersError(f"{what} took over {timeout:.0f} s; output in {log}") from None
     if code:
         lines = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace")).splitlines()
-        reason = next((x for x in lines if "ERROR" in x), lines[0] if lines else "no output")
+        reason = next(
+            (x for x in lines if "ERROR" in x or "FATAL" in x or "error:" in x),
+            lines[0] if lines else "no output",
+        )
         raise ServersError(f"{what} failed (exit {code}): {reason.strip()}; output in {log}")
 
 
@@ -144,21 +164,22 @@ def install_elasticsearch(home: Path) -> Path:
     return dist
 
 
-def _es_user() -> pwd.struct_passwd | None:
-    """Who Elasticsearch runs as: radar-es under root (created if missing), else None (us)."""
+def _system_user(name: str) -> pwd.struct_passwd | None:
+    """Who a server that refuses root runs as: *name* under root (created if missing),
+    else None (us)."""
     if os.geteuid() != 0:
         return None
     with contextlib.suppress(KeyError):
-        return pwd.getpwnam(ES_USER)
+        return pwd.getpwnam(name)
     useradd = _need("useradd", "install passwd, or run as a user other than root")
     options = "--system --user-group --no-create-home --home-dir /nonexistent --shell"
     done = subprocess.run(
-        [useradd, *options.split(), "/usr/sbin/nologin", ES_USER], capture_output=True, text=True
+        [useradd, *options.split(), "/usr/sbin/nologin", name], capture_output=True, text=True
     )
     try:
-        return pwd.getpwnam(ES_USER)
+        return pwd.getpwnam(name)
     except KeyError:
-        raise ServersError(f"could not create user {ES_USER}: {done.stderr.strip()}") from None
+        raise ServersError(f"could not create user {name}: {done.stderr.strip()}") from None
 
 
 def _give(path: Path, user: pwd.struct_passwd) -> None:
@@ -200,7 +221,7 @@ def elasticsearch_command(
 ) -> tuple[list[str], dict[str, str], pwd.struct_passwd | None]:
     """Fetch Elasticsearch, write its config under *state* and hand that folder to its
     user; return its argv, its whole environment, and the user to run it as (None: us)."""
-    jdk, dist, user = java_home(), install_elasticsearch(home), _es_user()
+    jdk, dist, user = java_home(), install_elasticsearch(home), _system_user(ES_USER)
     conf, data, logs, tmp = (state / name for name in ("config", "data", "logs", "tmp"))
     if not conf.exists():
         shutil.copytree(dist / "config", conf)
@@ -226,3 +247,58 @@ def elasticsearch_command(
         "ES_TMPDIR": str(tmp),
     }
     return [str(dist / "bin" / "elasticsearch")], env, user
+
+
+def postgres_bin() -> Path:
+    """The folder of the machine's PostgreSQL server programs (the newest installed)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    if found:
+        return found[-1].parent
+    if pg_ctl := shutil.which("pg_ctl"):
+        return Path(pg_ctl).parent
+    raise ServersError(
+        "PostgreSQL is not installed: apt-get install -y postgresql (Debian), or put "
+        "pg_ctl and initdb on PATH"
+    )
+
+
+def postgres_cluster(
+    home: Path, state: Path, port: int
+) -> tuple[Path, str, pwd.struct_passwd | None]:
+    """Make the cluster under *state* once (``initdb``) and write its config; return the
+    ``pg_ctl`` to run, the password of role ``radar``, and the user to run it as."""
+    bindir, user = postgres_bin(), _system_user(PG_USER)
+    data, sockets, secret = state / "data", state / "sockets", state / "password"
+    sockets.mkdir(parents=True, exist_ok=True)
+    if not secret.exists():
+        secret.write_text(base64.urlsafe_b64encode(os.urandom(18)).decode())
+        secret.chmod(0o600)
+    password = secret.read_text().strip()
+    if user is not None:
+        _give(state, user)
+    if not (data / "PG_VERSION").exists():
+        shutil.rmtree(data, ignore_errors=True)  # a half-made cluster from a failed run
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                PG_ROLE,
+                f"--pwfile={secret}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            "initdb",
+            home / "run" / "postgresql-initdb.log",
+            state,
+            300,
+            user,
+        )
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write("\ninclude 'radar.conf'\n")
+    _render("postgresql.conf", data / "radar.conf", port=port, socket_dir=sockets)
+    if user is not None:
+        _give(state, user)
+    return bindir / "pg_ctl", password, user

@@ -1,8 +1,11 @@
-"""Local Apache Kafka and Elasticsearch for integration tests and the distributed mode.
+"""Local Apache Kafka, Elasticsearch and PostgreSQL for integration tests and the
+distributed mode.
 
-Fetches both servers from Maven Central with ``mvn`` (Kafka's jars; Elasticsearch's
-``integ-test-zip`` distribution), starts them as background processes detached from the
-caller, checks their health and stops them. Both listen on 127.0.0.1 only.
+Fetches Kafka and Elasticsearch from Maven Central with ``mvn`` (Kafka's jars;
+Elasticsearch's ``integ-test-zip`` distribution) and uses the machine's PostgreSQL
+(Debian's ``postgresql`` package: a cluster made with ``initdb``, run with ``pg_ctl``);
+starts them as background processes detached from the caller, checks their health and
+stops them. All listen on 127.0.0.1 only.
 
 Everything lives under the servers home: ``RADAR_SERVERS_HOME`` if set, else
 ``/var/cache/reupload-radar`` for root without ``XDG_CACHE_HOME`` (root's home is closed
@@ -10,13 +13,15 @@ to the Elasticsearch user), else ``${XDG_CACHE_HOME:-~/.cache}/reupload-radar``:
 
     kafka-<version>/libs/   broker jars       elasticsearch-<version>/  the distribution
     kafka/                  config, data/     elasticsearch/   config/ data/ logs/ tmp/
+    postgresql/             data/ (the cluster), sockets/, password (of role radar)
     run/                    <server>.pid, <server>.log (console output), mvn-*.log
 
 Ports, overridable by environment: Kafka 19092 (``RADAR_KAFKA_PORT``), its KRaft
 controller 19093 (``RADAR_KAFKA_CONTROLLER_PORT``), Elasticsearch HTTP 19200
-(``RADAR_ES_PORT``) and transport 19300 (``RADAR_ES_TRANSPORT_PORT``). Elasticsearch
-refuses to run as root, so under root it runs as the system user ``radar-es``, created on
-first use. Config templates: ``deploy/local/``. Linux only (reads ``/proc``).
+(``RADAR_ES_PORT``) and transport 19300 (``RADAR_ES_TRANSPORT_PORT``), PostgreSQL 15432
+(``RADAR_PG_PORT``). Elasticsearch and PostgreSQL refuse to run as root, so under root
+they run as the system users ``radar-es`` and ``radar-pg``, created on first use. Config
+templates: ``deploy/local/``. Linux only (reads ``/proc``).
 
 Command line: ``python -m radar.servers up|down|status``.
 """
@@ -39,7 +44,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from radar.server_installs import ES_VERSION, ServersError, elasticsearch_command, kafka_command
+from radar.server_installs import (
+    ES_VERSION,
+    PG_ROLE,
+    ServersError,
+    elasticsearch_command,
+    kafka_command,
+    postgres_cluster,
+)
 
 STOP_TIMEOUT = 30.0  # seconds between SIGTERM and SIGKILL
 _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
@@ -52,15 +64,16 @@ class Servers:
 
     kafka_bootstrap: str
     elasticsearch_url: str
+    postgres_url: str = ""  # postgresql://radar:<password>@127.0.0.1:<port>/radar
 
 
 @dataclass(frozen=True)
 class _Server:
     """One managed server: its ports, its files, and how to recognise its processes."""
 
-    name: str  # "kafka" or "elasticsearch"
+    name: str  # "kafka", "elasticsearch" or "postgresql"
     home: Path
-    ports: tuple[int, int]  # client port, then controller (Kafka) or transport (ES) port
+    ports: tuple[int, ...]  # client port, then controller (Kafka) or transport (ES) port
     marker: str  # a path found in the command line of each of its processes
 
     @property
@@ -96,6 +109,20 @@ def _es(home: Path) -> _Server:
     return _Server("elasticsearch", home, ports, str(home / f"elasticsearch-{ES_VERSION}"))
 
 
+def _pg(home: Path) -> _Server:
+    return _Server("postgresql", home, (_port("RADAR_PG_PORT", 15432),), str(home / "postgresql"))
+
+
+def postgres_url(home: Path | None = None, database: str = PG_ROLE) -> str:
+    """The URL of *database* on the local PostgreSQL of *home* (role ``radar``)."""
+    root = servers_home(home)
+    try:
+        password = (root / "postgresql" / "password").read_text().strip()
+    except OSError:
+        raise ServersError(f"no PostgreSQL cluster under {root}: run 'radar up' first") from None
+    return f"postgresql://{PG_ROLE}:{password}@127.0.0.1:{_pg(root).ports[0]}/{database}"
+
+
 def servers_home(home: Path | None = None) -> Path:
     """The servers home (see the module docstring), absolute; *home* wins if given."""
     if home is None and os.environ.get("RADAR_SERVERS_HOME"):
@@ -108,7 +135,10 @@ def servers_home(home: Path | None = None) -> Path:
 
 
 def _addresses(home: Path) -> Servers:
-    return Servers(f"127.0.0.1:{_kafka(home).ports[0]}", f"http://127.0.0.1:{_es(home).ports[0]}")
+    pg = postgres_url(home) if (home / "postgresql" / "password").exists() else ""
+    return Servers(
+        f"127.0.0.1:{_kafka(home).ports[0]}", f"http://127.0.0.1:{_es(home).ports[0]}", pg
+    )
 
 
 @contextlib.contextmanager
@@ -188,9 +218,12 @@ def _launch(
 
 
 def _healthy(server: _Server) -> bool:
-    """Kafka: an admin client lists topics. Elasticsearch: cluster health yellow or green."""
+    """Kafka: an admin client lists topics. Elasticsearch: cluster health yellow or green.
+    PostgreSQL: role radar signs in and database radar exists (created here once)."""
     if not _listening(server.ports[0]):
         return False
+    if server.name == "postgresql":
+        return _postgres_ready(server.home)
     if server.name == "elasticsearch":
         url = f"http://127.0.0.1:{server.ports[0]}/_cluster/health"
         try:
@@ -215,14 +248,61 @@ def _healthy(server: _Server) -> bool:
     return True
 
 
+def _postgres_ready(home: Path) -> bool:
+    import psycopg  # lazy: only users of the service database need psycopg
+
+    try:
+        with psycopg.connect(postgres_url(home, "postgres"), connect_timeout=5) as conn:
+            conn.autocommit = True
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", (PG_ROLE,)).fetchone():
+                return True
+            conn.execute(f"CREATE DATABASE {PG_ROLE}")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _start_postgres(server: _Server) -> None:
+    """``pg_ctl start`` (it detaches the postmaster in a session of its own) and the pid
+    file from the cluster's ``postmaster.pid``."""
+    pg_ctl, _, user = postgres_cluster(server.home, server.state, server.ports[0])
+    server.log_file.touch()
+    if user is not None:
+        os.chown(server.log_file, user.pw_uid, user.pw_gid)
+    data = server.state / "data"
+    command = [str(pg_ctl), "-D", str(data), "-l", str(server.log_file), "-w", "-t", "120"]
+    result = subprocess.run(
+        [*command, "start"],
+        cwd=server.state,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        user=user.pw_uid if user else None,
+        group=user.pw_gid if user else None,
+        extra_groups=[] if user else None,
+    )
+    if result.returncode != 0:
+        raise ServersError(
+            f"pg_ctl start failed (exit {result.returncode}): {result.stdout}{result.stderr}"
+            f"\nlast lines of {server.log_file}:\n{_tail(server.log_file)}"
+        )
+    pid = (data / "postmaster.pid").read_text().split()[0]
+    server.pid_file.write_text(f"{pid}\n")
+
+
 def _stop(server: _Server, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM the server's process group, SIGKILL after *timeout* s; remove the pid file."""
+    """SIGTERM the server's process group, SIGKILL after *timeout* s; remove the pid file.
+    PostgreSQL: SIGINT (its fast shutdown) to the postmaster alone, which stops its
+    children itself."""
     pid = _running(server)
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
         if pid is None or not _group(pid, server.marker):
             break
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
+            if server.name == "postgresql" and sig == signal.SIGTERM:
+                os.kill(pid, signal.SIGINT)
+            else:
+                os.killpg(pid, sig)
         end = time.monotonic() + wait
         while _group(pid, server.marker) and time.monotonic() < end:
             time.sleep(0.2)
@@ -250,7 +330,11 @@ def _await(server: _Server, deadline: float, timeout: float) -> None:
 
 
 def up(
-    kafka: bool = True, elasticsearch: bool = True, home: Path | None = None, timeout: float = 180
+    kafka: bool = True,
+    elasticsearch: bool = True,
+    home: Path | None = None,
+    timeout: float = 180,
+    postgres: bool = True,
 ) -> Servers:
     """Make the requested servers run and be healthy; return where to reach them.
 
@@ -261,7 +345,8 @@ def up(
     java or mvn is missing, a download fails, a port is taken, or a server is not healthy.
     """
     root = servers_home(home)
-    wanted = [s for s, on in ((_kafka(root), kafka), (_es(root), elasticsearch)) if on]
+    candidates = ((_kafka(root), kafka), (_es(root), elasticsearch), (_pg(root), postgres))
+    wanted = [s for s, on in candidates if on]
     with _lock(root):
         to_start = [server for server in wanted if _running(server) is None]
         for server in to_start:
@@ -275,6 +360,8 @@ def up(
             server.state.mkdir(parents=True, exist_ok=True)
             if server.name == "kafka":
                 _launch(server, kafka_command(root, server.state, *server.ports))
+            elif server.name == "postgresql":
+                _start_postgres(server)
             else:
                 _launch(server, *elasticsearch_command(root, server.state, *server.ports))
         deadline = time.monotonic() + timeout
@@ -284,11 +371,24 @@ def up(
 
 
 def down(home: Path | None = None) -> None:
-    """Stop both servers if they run (SIGTERM, SIGKILL after 30 s); their data stays."""
+    """Stop the servers that run (SIGTERM, SIGKILL after 30 s); their data stays."""
     root = servers_home(home)
     with _lock(root):
         _stop(_es(root))
         _stop(_kafka(root))
+        _stop(_pg(root))
+
+
+def start_postgres(home: Path | None = None, timeout: float = 180) -> str:
+    """Start PostgreSQL alone, as :func:`up` does; return the URL of database radar."""
+    return up(kafka=False, elasticsearch=False, home=home, timeout=timeout).postgres_url
+
+
+def stop_postgres(home: Path | None = None) -> None:
+    """Stop PostgreSQL alone; the other servers keep running."""
+    root = servers_home(home)
+    with _lock(root):
+        _stop(_pg(root))
 
 
 def start_elasticsearch(home: Path | None = None, timeout: float = 180) -> str:
@@ -323,6 +423,7 @@ def status(home: Path | None = None) -> dict[str, dict[str, object]]:
     for server, address in (
         (_kafka(root), found.kafka_bootstrap),
         (_es(root), found.elasticsearch_url),
+        (_pg(root), found.postgres_url.rsplit("@", 1)[-1]),  # no password in reports
     ):
         report[server.name] = {
             "address": address,
@@ -341,13 +442,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="the servers home (default: see above)")
     parser.add_argument("--no-kafka", action="store_true", help="up: leave Kafka alone")
     parser.add_argument("--no-elasticsearch", action="store_true", help="up: leave ES alone")
+    parser.add_argument("--no-postgres", action="store_true", help="up: leave PostgreSQL alone")
     parser.add_argument("--timeout", type=float, default=180.0, help="up: health wait (s)")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            found = up(not args.no_kafka, not args.no_elasticsearch, args.home, args.timeout)
+            found = up(
+                not args.no_kafka,
+                not args.no_elasticsearch,
+                args.home,
+                args.timeout,
+                not args.no_postgres,
+            )
             print(f"kafka bootstrap: {found.kafka_bootstrap}")
             print(f"elasticsearch:   {found.elasticsearch_url}")
+            if found.postgres_url:
+                print(f"postgresql:      {found.postgres_url}")
         elif args.command == "down":
             down(args.home)
             print(f"stopped the servers of {servers_home(args.home)}")

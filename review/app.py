@@ -9,7 +9,6 @@ reviewer's browser never tells a remote host where it came from.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing
@@ -31,6 +30,8 @@ from review.routes import account, admin, noticing, reviewing
 from review.services import Services
 from review.settings import ReviewSettings
 from review.web import render
+from store.base import StoreError
+from store.db import Database, DatabaseError
 
 log = logging.getLogger(__name__)
 READY_SECONDS = 2.0
@@ -89,7 +90,7 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
                 await run_in_threadpool(_store_answers, settings.db)
         except TimeoutError:
             problems.append(f"no worker thread or store answer within {READY_SECONDS:g} s")
-        except sqlite3.Error as exc:
+        except _STORE_ERRORS as exc:
             problems.append(f"store: {exc}")
         if problems:
             return Response(
@@ -130,10 +131,14 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
     return app
 
 
+_STORE_ERRORS: tuple[type[Exception], ...] = (StoreError, *DatabaseError)
+
+
 def _store_answers(db: str) -> None:
-    """Raise sqlite3.Error unless the store file opens and answers a query."""
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    """Raise StoreError or the driver's error unless the store opens and answers a query
+    (a fresh connection: the probe must not reuse one a stuck request holds)."""
+    with closing(Database(db)) as conn:
+        conn.ping()
 
 
 def _scheduler(services: Services, stop: threading.Event) -> None:

@@ -17,9 +17,9 @@ from notices.send import Mailer, SmtpMailer, SmtpSettings
 from notices.tracking import NoticeDesk
 from review.auth import Throttle
 from review.settings import ReviewSettings
-from store import HitStore, SqliteStore
-from store.notices import NoticeStore, SqliteNoticeStore
-from store.review import ReviewStore, SqliteReviewStore
+from store import HitStore, SqlStore
+from store.notices import NoticeStore, SqlNoticeStore
+from store.review import ReviewStore, SqlReviewStore
 from wire import utc_now
 
 
@@ -50,8 +50,8 @@ class Services:
         return value
 
     @property
-    def cases(self) -> SqliteStore:
-        return self._get("cases", lambda: SqliteStore(self.settings.db))
+    def cases(self) -> SqlStore:
+        return self._get("cases", lambda: SqlStore(self.settings.db))
 
     @property
     def hits(self) -> HitStore:
@@ -61,11 +61,11 @@ class Services:
 
     @property
     def review(self) -> ReviewStore:
-        return self._get("review", lambda: SqliteReviewStore(self.settings.db))
+        return self._get("review", lambda: SqlReviewStore(self.settings.db))
 
     @property
     def notices(self) -> NoticeStore:
-        return self._get("notices", lambda: SqliteNoticeStore(self.settings.db))
+        return self._get("notices", lambda: SqlNoticeStore(self.settings.db))
 
     @property
     def desk(self) -> NoticeDesk:

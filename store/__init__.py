@@ -2,14 +2,14 @@
 
 Consumes hits from the matcher and case edits from the CLI; produces banks for the
 matcher and queues for review. :class:`CaseStore` and :class:`HitStore` are the
-interfaces; :class:`SqliteStore` is the embedded implementation of both.
+interfaces; :class:`SqlStore` is the embedded implementation of both.
 """
 
 from __future__ import annotations
 
 from store.base import CaseStore, HitStore, StoreError
 from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target
-from store.sqlite import SqliteStore
+from store.sql import SqlStore
 
 __all__ = [
     "HIT_STATUSES",
@@ -18,7 +18,7 @@ __all__ = [
     "CrawlReport",
     "HitStore",
     "Reference",
-    "SqliteStore",
+    "SqlStore",
     "StoreError",
     "Target",
 ]

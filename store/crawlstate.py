@@ -1,16 +1,15 @@
-"""SQLite tables of the crawler's memory: evidence and page snapshots, incremental-crawl
+"""The tables of the crawler's memory: evidence and page snapshots, incremental-crawl
 state, target leases for the scheduler, and re-check results.
 
-A mixin of :class:`store.SqliteStore` (it uses its connection and transactions), so the
-embedded store implements :class:`store.evidence.EvidenceStore` and
-:class:`store.evidence.CrawlStateStore`. Older databases are migrated in place on open:
-new columns are added with defaults, nothing is rewritten.
+A mixin of :class:`store.SqlStore` (it uses its connection and transactions), so the
+service store implements :class:`store.evidence.EvidenceStore` and
+:class:`store.evidence.CrawlStateStore`, on SQLite and PostgreSQL alike (tables in
+:mod:`store.schema`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from typing import Any
 
@@ -27,54 +26,10 @@ from store.evidence import (
     snapshot_html,
 )
 from store.models import Target
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS page_snapshots (
-    sha256 TEXT PRIMARY KEY, url TEXT NOT NULL, fetched_at TEXT NOT NULL,
-    html BLOB NOT NULL, truncated INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS evidence (
-    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL, target_id INTEGER NOT NULL,
-    image_url TEXT NOT NULL, fetched_url TEXT NOT NULL, final_url TEXT NOT NULL,
-    page_url TEXT NOT NULL, fetched_at TEXT NOT NULL, http_status INTEGER NOT NULL,
-    content_sha256 TEXT NOT NULL, record TEXT NOT NULL,
-    UNIQUE (case_id, image_url, fetched_at, content_sha256));
-CREATE INDEX IF NOT EXISTS evidence_image ON evidence (image_url, fetched_at);
-CREATE TABLE IF NOT EXISTS page_state (
-    target_id INTEGER NOT NULL, url TEXT NOT NULL, etag TEXT NOT NULL,
-    last_modified TEXT NOT NULL, sha256 TEXT NOT NULL, images TEXT NOT NULL,
-    links TEXT NOT NULL, fetched_at TEXT NOT NULL, PRIMARY KEY (target_id, url));
-CREATE TABLE IF NOT EXISTS image_state (
-    url TEXT PRIMARY KEY, etag TEXT NOT NULL, last_modified TEXT NOT NULL,
-    sha256 TEXT NOT NULL, hashes TEXT NOT NULL, fetched_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rechecks (
-    id INTEGER PRIMARY KEY, url TEXT NOT NULL, case_id TEXT NOT NULL, status TEXT NOT NULL,
-    checked_at TEXT NOT NULL, http_status INTEGER NOT NULL, content_sha256 TEXT NOT NULL,
-    detail TEXT NOT NULL, matched TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS rechecks_url ON rechecks (url, checked_at);
-"""
-# Columns added to the targets table of older stores: (name, declaration).
-TARGET_COLUMNS = (
-    ("render", "TEXT NOT NULL DEFAULT 'http'"),
-    ("enabled", "INTEGER NOT NULL DEFAULT 1"),
-    ("lease_owner", "TEXT"),
-    ("lease_until", "TEXT"),
-)
+from store.schema import replace_into
 
 
-def migrate(db: sqlite3.Connection) -> None:
-    """Create the crawler tables and add missing target columns (idempotent)."""
-    db.executescript(SCHEMA)
-    have = {row[1] for row in db.execute("PRAGMA table_info(targets)")}
-    for name, declaration in TARGET_COLUMNS:
-        if name not in have:
-            try:
-                db.execute(f"ALTER TABLE targets ADD COLUMN {name} {declaration}")
-            except sqlite3.OperationalError as exc:  # another process added it meanwhile
-                if "duplicate column" not in str(exc):
-                    raise
-
-
-def target_of(r: sqlite3.Row) -> Target:
+def target_of(r: Any) -> Target:
     return Target(
         case_id=r["case_id"],
         url=r["url"],
@@ -93,9 +48,9 @@ def target_of(r: sqlite3.Row) -> Target:
 
 
 class CrawlStateMixin:
-    _db: sqlite3.Connection
+    _db: Any
 
-    def _tx(self) -> Any: ...  # provided by SqliteStore
+    def _tx(self) -> Any: ...  # provided by SqlStore
 
     def __deepcopy__(self, memo: dict[int, object]) -> object:
         # Scrapy deep-copies its settings, where the embedded crawl passes the store: a
@@ -110,7 +65,7 @@ class CrawlStateMixin:
                 kept, truncated = snapshot_html(page_html)
                 blob = zlib.compress(kept.encode("utf-8", "replace"))
                 db.execute(
-                    "INSERT OR IGNORE INTO page_snapshots VALUES (?,?,?,?,?)",
+                    "INSERT INTO page_snapshots VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
                     (
                         evidence.page_sha256,
                         evidence.page_final_url or evidence.page_url,
@@ -120,9 +75,9 @@ class CrawlStateMixin:
                     ),
                 )
             cursor = db.execute(
-                "INSERT OR IGNORE INTO evidence (case_id,target_id,image_url,fetched_url,"
+                "INSERT INTO evidence (case_id,target_id,image_url,fetched_url,"
                 "final_url,page_url,fetched_at,http_status,content_sha256,record) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
                 (
                     evidence.case_id,
                     evidence.target_id,
@@ -136,7 +91,8 @@ class CrawlStateMixin:
                     record,
                 ),
             )
-            row_id = cursor.lastrowid if cursor.rowcount else None
+            inserted = cursor.fetchone()
+            row_id = None if inserted is None else inserted[0]
             if row_id is None:  # the same sighting again (a replay): keep the first
                 row = db.execute(
                     "SELECT id FROM evidence WHERE case_id=? AND image_url=? AND fetched_at=? "
@@ -196,7 +152,7 @@ class CrawlStateMixin:
     def save_page_state(self, state: PageState) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO page_state VALUES (?,?,?,?,?,?,?,?)",
+                replace_into("page_state"),
                 (
                     state.target_id,
                     state.url,
@@ -225,7 +181,7 @@ class CrawlStateMixin:
     def save_image_state(self, state: ImageState) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO image_state VALUES (?,?,?,?,?,?)",
+                replace_into("image_state"),
                 (
                     state.url,
                     state.etag,
@@ -291,7 +247,7 @@ class CrawlStateMixin:
         with self._tx() as db:
             cursor = db.execute(
                 "INSERT INTO rechecks (url,case_id,status,checked_at,http_status,"
-                "content_sha256,detail,matched) VALUES (?,?,?,?,?,?,?,?)",
+                "content_sha256,detail,matched) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     result.url,
                     result.case_id,
@@ -303,8 +259,9 @@ class CrawlStateMixin:
                     as_json(result.matched),
                 ),
             )
+            (recheck_id,) = cursor.fetchone()
         data = result.to_dict()
-        data["id"], data["matched"] = int(cursor.lastrowid or 0), result.matched
+        data["id"], data["matched"] = int(recheck_id), result.matched
         return RecheckResult(**data)
 
     def rechecks(self, url: str | None = None, limit: int = 100) -> list[RecheckResult]:

@@ -1,44 +1,304 @@
-"""One SQLite file, opened the same way by every embedded store (cases and hits, review
-state, notices): WAL mode, a busy timeout, one IMMEDIATE transaction per write.
+"""The service database, opened the same way by every store (cases and hits, crawl
+state, review state, notices), on either backend:
 
+* **SQLite** (a path; embedded mode, the zero-setup default): WAL mode, a busy timeout,
+  one ``BEGIN IMMEDIATE`` transaction per write. A new file gets the schema of
+  :mod:`store.schema` on open, an older one is brought up to date on open.
+* **PostgreSQL** (a ``postgresql://`` or ``postgresql+psycopg://`` URL; distributed
+  mode, shared by every replica): psycopg 3 in autocommit, so a read is one statement;
+  a write transaction first takes one transaction-scoped advisory lock, so writers are
+  serialized as SQLite serializes them and every read-check-write in the stores stays
+  atomic across pods. The schema is Alembic's (``radar db upgrade``, the deployment's
+  migrations job); a store refuses to open a database that is behind.
+
+Both run the same SQL: the stores write ``?`` placeholders and statements both dialects
+accept (``ON CONFLICT``, ``RETURNING``); rows answer ``row["name"]`` and ``row[0]``.
 A connection belongs to the thread that opened it: use one store instance per thread.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
+from typing import Any
+
+from store.base import StoreError
+
+POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+# pg_advisory_xact_lock key of the store's write lock ("radar" in ASCII).
+WRITE_LOCK = 0x7261646172
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class SqliteDatabase:
-    """Opens ``path`` (creating its folder) and applies ``schema`` (idempotent DDL)."""
+def is_postgres(target: str | Path) -> bool:
+    return str(target).startswith(POSTGRES_SCHEMES)
 
-    def __init__(self, path: str | Path, schema: str, foreign_keys: bool = False) -> None:
-        self.path = str(path)
+
+def _libpq_url(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def sqlalchemy_url(target: str | Path) -> str:
+    """The SQLAlchemy URL of a store path or database URL."""
+    if is_postgres(target):
+        return "postgresql+psycopg://" + str(target).split("://", 1)[1]
+    return f"sqlite:///{Path(target).resolve()}"
+
+
+def display(target: str | Path) -> str:
+    """The store's name for messages and logs: a URL without its password."""
+    if not is_postgres(target):
+        return str(target)
+    from sqlalchemy.engine import make_url
+
+    return make_url(sqlalchemy_url(target)).render_as_string(hide_password=True)
+
+
+try:  # PostgreSQL is optional for embedded use; its errors join SQLite's when present
+    import psycopg
+
+    IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg.IntegrityError)
+    DatabaseError: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+except ImportError:  # pragma: no cover - psycopg is a dependency
+    IntegrityError = (sqlite3.IntegrityError,)
+    DatabaseError = (sqlite3.Error,)
+
+
+class Row:
+    """A PostgreSQL result row that reads like :class:`sqlite3.Row`: by name or index,
+    unpacks like a tuple."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, values: Sequence[Any], names: dict[str, int]) -> None:
+        self._values = tuple(values)
+        self._names = names
+
+    def __getitem__(self, key: int | str) -> Any:
+        return self._values[self._names[key] if isinstance(key, str) else key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _rows(cursor: Any) -> Any:
+    names = {d.name: i for i, d in enumerate(cursor.description or ())}
+    return lambda values: Row(values, names)
+
+
+@functools.lru_cache(maxsize=2048)
+def _pg_sql(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s`` (outside quoted literals; ``%`` doubled)."""
+    parts = sql.split("'")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    return "'".join(parts)
+
+
+class _PgConnection:
+    """The part of the sqlite3 connection API the stores use, on psycopg."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(_pg_sql(sql), tuple(params))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@functools.lru_cache(maxsize=1)
+def head_revision() -> str:
+    """The newest Alembic revision of this release."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
+def _current_revision(db: Any) -> str | None:
+    try:
+        row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except DatabaseError:
+        return None
+    return None if row is None else str(row[0])
+
+
+class Database:
+    """Opens ``target`` (a SQLite path, creating its folder, or a PostgreSQL URL)."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.path = str(target)
+        self.dialect = "postgresql" if is_postgres(target) else "sqlite"
+        self._db: Any
+        if self.dialect == "postgresql":
+            try:
+                conn = psycopg.connect(
+                    _libpq_url(self.path), autocommit=True, row_factory=_rows, connect_timeout=10
+                )
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot reach the database {display(target)}: {exc}") from None
+            self._db = _PgConnection(conn)
+            current = _current_revision(self._db)
+            if current != head_revision():
+                self._db.close()
+                raise StoreError(
+                    f"the database {display(target)} is at schema revision {current or 'none'}, "
+                    f"this release needs {head_revision()}: run 'radar --db URL db upgrade'"
+                )
+            return
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
-        if foreign_keys:
-            self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(schema)
+        self._db.execute("PRAGMA foreign_keys=ON")
+        _sqlite_schema(self._db, self.path)
 
     def close(self) -> None:
         self._db.close()
 
+    def ping(self) -> None:
+        """Raise unless the database answers a query (readiness probes)."""
+        self._db.execute("SELECT 1").fetchall()
+
     def _tx(self) -> Transaction:
-        """``with self._tx() as db``: one IMMEDIATE transaction, rolled back on error."""
-        return Transaction(self._db)
+        """``with self._tx() as db``: one write transaction, rolled back on error."""
+        return Transaction(self._db, self.dialect == "postgresql")
 
 
 class Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Any, postgres: bool) -> None:
         self.db = db
+        self.postgres = postgres
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+    def __enter__(self) -> Any:
+        if self.postgres:
+            self.db.execute("BEGIN")
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+        else:
+            self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+# Columns that stores from before the Alembic schema lacked: (table, column, declaration).
+_LEGACY_COLUMNS = (
+    ("targets", "render", "TEXT NOT NULL DEFAULT 'http'"),
+    ("targets", "enabled", "INTEGER NOT NULL DEFAULT 1"),
+    ("targets", "lease_owner", "TEXT"),
+    ("targets", "lease_until", "TEXT"),
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _sqlite_ddl() -> tuple[str, ...]:
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from store.schema import metadata
+
+    dialect = sqlite.dialect()
+    out: list[str] = []
+    for table in metadata.sorted_tables:
+        out.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
+        out += [
+            str(CreateIndex(i, if_not_exists=True).compile(dialect=dialect)) for i in table.indexes
+        ]
+    return tuple(out)
+
+
+def _sqlite_schema(db: sqlite3.Connection, path: str) -> None:
+    """Bring an embedded store to the head revision: a new file gets the schema of
+    :mod:`store.schema`; a file from before Alembic gets its missing columns and tables
+    and is stamped; a file at an older revision runs the Alembic migrations."""
+    head = head_revision()
+    current = _current_revision(db)
+    if current == head:
+        return
+    if current is not None:
+        upgrade(path)
+        return
+    _sqlite_create(db, head)
+
+
+def _sqlite_create(db: sqlite3.Connection, head: str) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if _current_revision(db) is None:  # not done meanwhile by another process
+            for table, column, declaration in _LEGACY_COLUMNS:
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if have and column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            for statement in _sqlite_ddl():
+                db.execute(statement)
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL, "
+                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+            )
+            db.execute("INSERT INTO alembic_version VALUES (?)", (head,))
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def upgrade(target: str | Path) -> tuple[str | None, str]:
+    """Run the Alembic migrations up to this release's head (``radar db upgrade``);
+    returns (revision before, revision after). Safe to run from several pods at once:
+    on PostgreSQL the migration holds the store's write lock."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    if not is_postgres(target):  # a new or pre-Alembic file is created or stamped first
+        with closing(sqlite3.connect(str(target), timeout=30, isolation_level=None)) as db:
+            if _current_revision(db) is None:
+                _sqlite_create(db, head_revision())
+    engine = create_engine(sqlalchemy_url(target), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
+            before = _revision_of(conn)
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            after = _revision_of(conn)
+    finally:
+        engine.dispose()
+    return before, after or head_revision()
+
+
+def current_revision(target: str | Path) -> str | None:
+    """The database's schema revision (None: no schema yet)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(sqlalchemy_url(target), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return _revision_of(conn)
+    finally:
+        engine.dispose()
+
+
+def _revision_of(conn: Any) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()

@@ -1,6 +1,6 @@
 """Notice state: host contacts, removal notices, the URLs they name, their history.
 
-:class:`NoticeStore` is the interface, :class:`SqliteNoticeStore` the embedded
+:class:`NoticeStore` is the interface, :class:`SqlNoticeStore` the embedded
 implementation. A notice names hits by id (the hits stay in the hit store) and keeps a
 copy of each URL with its tracking state, so re-checks and the per-host dashboard need
 no hit store. Times are ISO 8601 UTC strings.
@@ -9,45 +9,18 @@ no hit store. Times are ISO 8601 UTC strings.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from store.base import StoreError
-from store.db import SqliteDatabase
+from store.db import Database
 
 NOTICE_STATES = ("draft", "sent", "acknowledged", "removed", "still-online", "reappeared")
 OPEN_STATES = ("sent", "acknowledged", "still-online", "reappeared")
 URL_STATES = ("online", "removed", "changed", "reappeared")
 CONTACT_LEVELS = ("host", "site", "registrar")  # escalation order
 CONTACT_SOURCES = ("security.txt", "directory", "manual")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS notice_contacts (
-    id INTEGER PRIMARY KEY, host TEXT NOT NULL, level TEXT NOT NULL, email TEXT NOT NULL,
-    name TEXT NOT NULL, source TEXT NOT NULL, note TEXT NOT NULL, updated_at TEXT NOT NULL,
-    UNIQUE (host, level, email));
-CREATE TABLE IF NOT EXISTS notices (
-    id INTEGER PRIMARY KEY, host TEXT NOT NULL, regime TEXT NOT NULL, level TEXT NOT NULL,
-    status TEXT NOT NULL, recipient TEXT NOT NULL, fields TEXT NOT NULL,
-    created_by TEXT NOT NULL, created_at TEXT NOT NULL, sent_at TEXT, acknowledged_at TEXT,
-    closed_at TEXT, parent_id INTEGER, sequence INTEGER NOT NULL, message_id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS notices_host ON notices (host, status);
-CREATE TABLE IF NOT EXISTS notice_urls (
-    notice_id INTEGER NOT NULL REFERENCES notices(id), hit_id TEXT NOT NULL,
-    url TEXT NOT NULL, page_url TEXT NOT NULL, case_id TEXT NOT NULL,
-    reference_label TEXT NOT NULL, distance INTEGER NOT NULL, content_sha256 TEXT NOT NULL,
-    state TEXT NOT NULL, last_checked TEXT, removed_at TEXT, reappeared_at TEXT,
-    PRIMARY KEY (notice_id, hit_id));
-CREATE TABLE IF NOT EXISTS notice_events (
-    id INTEGER PRIMARY KEY, notice_id INTEGER NOT NULL, at TEXT NOT NULL,
-    username TEXT NOT NULL, event TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS notice_rechecks (
-    id INTEGER PRIMARY KEY, url TEXT NOT NULL, at TEXT NOT NULL, result TEXT NOT NULL,
-    http_status INTEGER NOT NULL, sha256 TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS notice_rechecks_url ON notice_rechecks (url, at);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,11 +121,11 @@ class NoticeStore(Protocol):
     def rechecks(self, url: str, limit: int = 20) -> list[Recheck]: ...
 
 
-class SqliteNoticeStore(SqliteDatabase):
+class SqlNoticeStore(Database):
     """Implements :class:`NoticeStore` on SQLite. One instance per thread."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path)
 
     # -- contacts -----------------------------------------------------------------------------
     def save_contact(self, contact: Contact) -> Contact:
@@ -209,7 +182,7 @@ class SqliteNoticeStore(SqliteDatabase):
             cursor = db.execute(
                 "INSERT INTO notices (host,regime,level,status,recipient,fields,created_by,"
                 "created_at,sent_at,acknowledged_at,closed_at,parent_id,sequence,message_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     notice.host,
                     notice.regime,
@@ -227,7 +200,7 @@ class SqliteNoticeStore(SqliteDatabase):
                     notice.message_id,
                 ),
             )
-            notice_id = int(cursor.lastrowid or 0)
+            notice_id = int(cursor.fetchone()[0])
             for u in notice.urls:
                 db.execute(
                     "INSERT INTO notice_urls VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -305,7 +278,7 @@ class SqliteNoticeStore(SqliteDatabase):
                 (*changes.values(), notice_id, hit_id),
             )
 
-    def _notice(self, row: sqlite3.Row) -> Notice:
+    def _notice(self, row: Any) -> Notice:
         urls = tuple(
             NoticeUrl(
                 hit_id=u["hit_id"],
@@ -397,5 +370,5 @@ __all__ = [
     "NoticeStore",
     "NoticeUrl",
     "Recheck",
-    "SqliteNoticeStore",
+    "SqlNoticeStore",
 ]

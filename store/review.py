@@ -3,59 +3,25 @@ decisions, disputes, exposure.
 
 The hits themselves stay in the hit store (SQLite or Elasticsearch); everything here is
 keyed by hit id, so the review queue works the same on both. :class:`ReviewStore` is the
-interface, :class:`SqliteReviewStore` the embedded implementation. Times are ISO 8601 UTC
+interface, :class:`SqlReviewStore` the embedded implementation. Times are ISO 8601 UTC
 strings (``wire.utc_now`` format), which order correctly as text.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from store.base import StoreError
-from store.db import SqliteDatabase
+from store.db import Database, IntegrityError
+from store.schema import replace_into
 
 ROLES = ("analyst", "legal", "admin")
 DECISIONS = ("confirmed", "rejected")
 DEFAULT_PREFS = {"blur": "strong", "greyscale": True, "reveal_colour": False}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS review_users (
-    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
-    email TEXT NOT NULL, roles TEXT NOT NULL, password_hash TEXT NOT NULL,
-    active INTEGER NOT NULL, prefs TEXT NOT NULL, exposure_budget INTEGER,
-    created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS review_sessions (
-    token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES review_users(id),
-    csrf TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS review_audit (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL,
-    target TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS review_audit_at ON review_audit (at);
-CREATE TABLE IF NOT EXISTS review_claims (
-    hit_id TEXT PRIMARY KEY, username TEXT NOT NULL, claimed_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS review_decisions (
-    hit_id TEXT NOT NULL, username TEXT NOT NULL, decision TEXT NOT NULL,
-    reason TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (hit_id, username));
-CREATE TABLE IF NOT EXISTS review_disputes (
-    hit_id TEXT PRIMARY KEY, opened_at TEXT NOT NULL, resolved_by TEXT,
-    resolution TEXT, note TEXT, resolved_at TEXT);
-CREATE TABLE IF NOT EXISTS review_skips (
-    hit_id TEXT NOT NULL, username TEXT NOT NULL, until TEXT NOT NULL,
-    PRIMARY KEY (hit_id, username));
-CREATE TABLE IF NOT EXISTS review_reveals (
-    id INTEGER PRIMARY KEY, username TEXT NOT NULL, hit_id TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS review_reveals_user ON review_reveals (username, at);
-CREATE TABLE IF NOT EXISTS review_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS review_login_failures (key TEXT NOT NULL, at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS review_login_failures_key ON review_login_failures (key, at);
-CREATE TABLE IF NOT EXISTS review_lockouts (key TEXT PRIMARY KEY, until TEXT NOT NULL);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,12 +149,12 @@ class ReviewStore(Protocol):
     def set_setting(self, key: str, value: Any) -> None: ...
 
 
-class SqliteReviewStore(SqliteDatabase):
+class SqlReviewStore(Database):
     """Implements :class:`ReviewStore` on SQLite (may share the file of the main store).
     One instance per thread."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path)
 
     # -- users and sessions ---------------------------------------------------------------
     def add_user(self, user: User) -> User:
@@ -197,7 +163,7 @@ class SqliteReviewStore(SqliteDatabase):
                 cursor = db.execute(
                     "INSERT INTO review_users "
                     "(username,display_name,email,roles,password_hash,active,"
-                    "prefs,exposure_budget,created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "prefs,exposure_budget,created_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
                     (
                         user.username,
                         user.display_name,
@@ -210,9 +176,10 @@ class SqliteReviewStore(SqliteDatabase):
                         user.created_at,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise StoreError(f"user {user.username!r} exists already") from None
-        return self.user_by_id(int(cursor.lastrowid or 0))
+            (user_id,) = cursor.fetchone()
+        return self.user_by_id(int(user_id))
 
     def get_user(self, username: str) -> User:
         row = self._db.execute(
@@ -308,7 +275,7 @@ class SqliteReviewStore(SqliteDatabase):
                 ).fetchone()
                 if count >= limit:
                     db.execute("DELETE FROM review_login_failures WHERE key=?", (key,))
-                    db.execute("INSERT OR REPLACE INTO review_lockouts VALUES (?,?)", (key, until))
+                    db.execute(replace_into("review_lockouts"), (key, until))
                     locked.append(key)
             db.execute("DELETE FROM review_lockouts WHERE until <= ?", (now,))
         return locked
@@ -356,7 +323,7 @@ class SqliteReviewStore(SqliteDatabase):
             if row is not None and row[0] != username and row[1] > now:
                 return False
             db.execute(
-                "INSERT OR REPLACE INTO review_claims VALUES (?,?,?,?)",
+                replace_into("review_claims"),
                 (hit_id, username, now, expires),
             )
             return True
@@ -394,7 +361,7 @@ class SqliteReviewStore(SqliteDatabase):
                         decision.at,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise StoreError(f"{decision.username} already decided this hit") from None
             db.execute(
                 "DELETE FROM review_claims WHERE hit_id=? AND username=?",
@@ -426,7 +393,8 @@ class SqliteReviewStore(SqliteDatabase):
     def open_dispute(self, hit_id: str, at: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO review_disputes (hit_id, opened_at) VALUES (?,?)",
+                "INSERT INTO review_disputes (hit_id, opened_at) VALUES (?,?) "
+                "ON CONFLICT DO NOTHING",
                 (hit_id, at),
             )
 
@@ -451,9 +419,7 @@ class SqliteReviewStore(SqliteDatabase):
 
     def skip(self, hit_id: str, username: str, until: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO review_skips VALUES (?,?,?)", (hit_id, username, until)
-            )
+            db.execute(replace_into("review_skips"), (hit_id, username, until))
             db.execute(
                 "DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username)
             )
@@ -501,12 +467,10 @@ class SqliteReviewStore(SqliteDatabase):
 
     def set_setting(self, key: str, value: Any) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO review_settings VALUES (?,?)", (key, json.dumps(value))
-            )
+            db.execute(replace_into("review_settings"), (key, json.dumps(value)))
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: Any) -> User:
     return User(
         username=row["username"],
         display_name=row["display_name"],

@@ -1,10 +1,14 @@
-"""Shared fixtures: the benign test photos and a throw-away SQLite store."""
+"""Shared fixtures: the benign test photos, a throw-away SQLite store, and the service
+store on both backends (SQLite and the local PostgreSQL)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,8 +47,63 @@ def kodak(shared_images: Path) -> list[Path]:
 
 
 @pytest.fixture
-def tmp_store(tmp_path: Path) -> Iterator[store.SqliteStore]:
+def tmp_store(tmp_path: Path) -> Iterator[store.SqlStore]:
     """An empty SQLite store in a fresh temporary directory."""
-    db = store.SqliteStore(tmp_path / "radar.db")
+    db = store.SqlStore(tmp_path / "radar.db")
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """The local PostgreSQL (``radar.servers``, started once and left running) with a
+    database migrated to this release's schema, to copy for each test. Fails, never
+    skips, when PostgreSQL cannot start."""
+    from radar import servers
+    from store.db import upgrade
+
+    try:
+        servers.start_postgres()
+    except servers.ServersError as exc:
+        pytest.fail(f"local PostgreSQL did not start: {exc}", pytrace=False)
+    name = f"radar_template_{os.getpid()}"
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    upgrade(servers.postgres_url(database=name))
+    yield name
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def _pg_admin() -> Iterator[Any]:
+    import psycopg
+
+    from radar import servers
+
+    with psycopg.connect(servers.postgres_url(database="postgres"), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def postgres_db(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL database, dropped after the test."""
+    from radar import servers
+
+    template = request.getfixturevalue("postgres_template")
+    name = f"radar_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as admin:
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield servers.postgres_url(database=name)
+    with _pg_admin() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The service store on each backend: a SQLite file, then a PostgreSQL database.
+    Tests taking it prove that both modes store the same way."""
+    if request.param == "sqlite":
+        return str(tmp_path / "radar.db")
+    return str(request.getfixturevalue("postgres_db"))

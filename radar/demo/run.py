@@ -26,7 +26,7 @@ from radar.demo.places import channel, js_gallery
 from radar.demo.site import DemoServer, DemoSite, build_site, find_photos
 from radar.references import hash_reference
 from radar.report import print_crawl_summary, print_hits
-from store import Case, SqliteStore, Target
+from store import Case, SqlStore, Target
 
 CASE_ID = "demo"
 
@@ -56,7 +56,7 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
     site = build_site(photos)
     if workdir.exists():
         shutil.rmtree(workdir)
-    store = SqliteStore(workdir / "radar.db")
+    store = SqlStore(workdir / "radar.db")
     case = store.create_case(Case(CASE_ID, "Demo case: benign stand-in photos"))
     for label, path in sorted(site.references.items()):
         store.add_references(case.id, hash_reference(case, path, label))

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-from store import CrawlReport, SqliteStore
+from store import CrawlReport, SqlStore
 
 
 @dataclass
@@ -111,7 +111,7 @@ def _child(
 
         # Log to stderr as `radar crawl` does (tests read it with capfd).
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        store = SqliteStore(db)
+        store = SqlStore(db)
         targets = [store.get_target(t) for t in target_ids]
         run_crawls(store, targets, allowed, progress=None, settings=settings)
     except BaseException:
@@ -148,7 +148,7 @@ def crawl(
 
 
 def _reports(db: Path, target_id: int) -> list[CrawlReport]:
-    store = SqliteStore(db)
+    store = SqlStore(db)
     try:
         case_id = store.get_target(target_id).case_id
         return [r for r in store.crawl_reports(case_id) if r.target_id == target_id]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from store import Case, SqliteStore, Target
+from store import Case, SqlStore, Target
 from tests.crawler.harness import FixtureServer, Reply, crawl
 
 PAGE = "text/html; charset=utf-8"
@@ -33,17 +33,17 @@ def html(body: str, title: str = "fixture") -> bytes:
     return f"{head}<body>{body}</body></html>".encode()
 
 
-def case_with(db: Path, references: list[Path]) -> SqliteStore:
+def case_with(db: Path, references: list[Path]) -> SqlStore:
     from radar.references import hash_reference
 
-    store = SqliteStore(db)
+    store = SqlStore(db)
     case = store.create_case(Case("c1", "fixture case"))
     for path in references:
         store.add_references(case.id, hash_reference(case, path, path.stem))
     return store
 
 
-def target(store: SqliteStore, url: str, **kwargs: object) -> int:
+def target(store: SqlStore, url: str, **kwargs: object) -> int:
     host = re.sub(r"^https?://([^:/]+).*$", r"\1", url)
     defaults: dict[str, object] = {"max_depth": 3, "max_pages": 200}
     return store.add_target(Target("c1", url, (host,), **{**defaults, **kwargs})).id  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from radar import servers as local_servers
 from radar.demo.run import expectations
 from radar.demo.site import DemoServer, build_site, find_photos
 from radar.servers import Servers
-from store import SqliteStore
+from store import SqlStore
 from tests.integration.stack import Stack, wait_until
 from wire import HASHES_TOPIC, REJECTED_TOPIC, HashRecord, utc_now
 
@@ -100,7 +100,7 @@ def test_end_to_end_two_crawlers_two_matchers(stack: Stack, shared_images: Path)
         stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
         stack.radar("case", "add-target", "demo", server.base_url + "/", "--max-depth", "4")
         stack.radar("bank-sync", "demo")
-        db = SqliteStore(stack.env["RADAR_DB"])
+        db = SqlStore(stack.env["RADAR_DB"])
         bank = Bank(db.list_cases(), db.references())
         expected = {
             (path, next(p.reference_label for p in site.planted if p.path == path))
@@ -263,7 +263,7 @@ def test_refused_hash_records_are_sent_again_not_lost(stack: Stack, shared_image
         stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
         stack.radar("case", "add-target", "demo", server.base_url + "/", "--max-depth", "4")
         stack.radar("bank-sync", "demo")
-        db = SqliteStore(stack.env["RADAR_DB"])
+        db = SqlStore(stack.env["RADAR_DB"])
         bank = Bank(db.list_cases(), db.references())
         expected = {path for path, e in expectations(site, bank).items() if e["matchable"]}
         _hash_topic_limit(stack, 64)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from radar.servers import Servers
-from store import SqliteStore, StoreError
+from store import SqlStore, StoreError
 from store.elastic import ElasticHitStore, ElasticSettings
 from wire import Hit, MatchEvidence
 
@@ -51,7 +51,7 @@ class Backend:
 @pytest.fixture(params=["sqlite", "elasticsearch"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
-        yield Backend(SqliteStore(tmp_path / "radar.db"), lambda: None)
+        yield Backend(SqlStore(tmp_path / "radar.db"), lambda: None)
         return
     servers: Servers = request.getfixturevalue("servers")
     settings = ElasticSettings(url=servers.elasticsearch_url, prefix=f"t-{uuid.uuid4().hex[:8]}")
@@ -93,8 +93,8 @@ def test_replays_and_older_sightings_change_nothing(backend: Backend) -> None:
 
 def test_concurrent_writers_lose_no_sighting(backend: Backend) -> None:
     def make() -> Any:  # one store (connection) per writer, made in its own thread
-        if isinstance(backend.store, SqliteStore):
-            return SqliteStore(backend.store.path)
+        if isinstance(backend.store, SqlStore):
+            return SqlStore(backend.store.path)
         return ElasticHitStore(backend.store.settings)
 
     def write(n: int) -> None:

@@ -20,7 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from radar.demo.places import channel, js_gallery
 from radar.demo.site import HTML, DemoServer, DemoSite, build_site, find_photos
 from radar.servers import Servers
-from store import SqliteStore
+from store import SqlStore
 from tests.integration.stack import Stack, wait_until
 from wire import FRONTIER_TOPIC, HASHES_TOPIC
 
@@ -110,7 +110,7 @@ def test_embedded_and_distributed_find_the_same_hits(
         )
         embedded = {
             (h.image_url, h.reference_label, h.algorithm)
-            for h in SqliteStore(str(embedded_db)).hits("demo")
+            for h in SqlStore(str(embedded_db)).hits("demo")
         }
         embedded_s = time.monotonic() - started
         embedded_requests = dict(lists.requests)

@@ -16,7 +16,7 @@ from review import queue
 from review.app import create_app
 from review.queue import Filters
 from review.services import Services
-from store import SqliteStore
+from store import SqlStore
 from store.elastic import ElasticHitStore, ElasticSettings
 from store.hitquery import HitQuery
 from tests.review.fixtures import PASSWORD, Env, environment
@@ -62,7 +62,7 @@ def test_elasticsearch_answers_hit_queries_like_sqlite(
     elastic_env: tuple[Env, ElasticHitStore],
 ) -> None:
     env, es = elastic_env
-    sqlite = SqliteStore(env.db)
+    sqlite = SqlStore(env.db)
     for q in [
         *QUERIES,
         HitQuery(exclude_ids=(env.hits[0].id,), content_sha256=env.hits[4].content_sha256),

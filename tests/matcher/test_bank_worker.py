@@ -47,7 +47,7 @@ def query(hashes: ImageHashes) -> dict[str, str]:
 
 
 @pytest.fixture
-def bank_store(tmp_store: store.SqliteStore, kodak: list[Path]) -> store.SqliteStore:
+def bank_store(tmp_store: store.SqlStore, kodak: list[Path]) -> store.SqlStore:
     for case in (WIDE, NARROW):
         tmp_store.create_case(case)
         for label, n in LABELS[case.id].items():
@@ -66,11 +66,11 @@ def gradient() -> ImageHashes:
     return hash_bytes(buffer.getvalue())
 
 
-def bank_of(db: store.SqliteStore, index_factory: type = FaissIndex) -> Bank:
+def bank_of(db: store.SqlStore, index_factory: type = FaissIndex) -> Bank:
     return Bank(db.list_cases(), db.references(), index_factory, db.bank_version())
 
 
-def test_bank_leaves_out_references_below_the_quality_gate(bank_store: store.SqliteStore) -> None:
+def test_bank_leaves_out_references_below_the_quality_gate(bank_store: store.SqlStore) -> None:
     bank = bank_of(bank_store)
     assert len(bank_store.references()) == 12
     assert len(bank) == 8
@@ -78,7 +78,7 @@ def test_bank_leaves_out_references_below_the_quality_gate(bank_store: store.Sql
 
 
 def test_near_copy_matches_its_case_and_label(
-    bank_store: store.SqliteStore, kodak: list[Path]
+    bank_store: store.SqlStore, kodak: list[Path]
 ) -> None:
     near = hash_bytes(jpeg(kodak[2], 50))
     original = hash_file(kodak[2])
@@ -89,7 +89,7 @@ def test_near_copy_matches_its_case_and_label(
     ]
 
 
-def test_narrow_case_matches_a_close_copy(bank_store: store.SqliteStore, kodak: list[Path]) -> None:
+def test_narrow_case_matches_a_close_copy(bank_store: store.SqlStore, kodak: list[Path]) -> None:
     near = hash_bytes(jpeg(kodak[14], 50))
     distance = near.pdq - hash_file(kodak[14]).pdq
     assert distance <= 10
@@ -99,7 +99,7 @@ def test_narrow_case_matches_a_close_copy(bank_store: store.SqliteStore, kodak: 
 
 
 def test_copy_beyond_one_case_threshold_matches_only_the_other(
-    bank_store: store.SqliteStore, kodak: list[Path]
+    bank_store: store.SqlStore, kodak: list[Path]
 ) -> None:
     # kodim06 shrunk to 200x200 and re-encoded: about 24 PDQ bits away.
     near = hash_bytes(jpeg(kodak[5], 50, size=(200, 200)))
@@ -111,7 +111,7 @@ def test_copy_beyond_one_case_threshold_matches_only_the_other(
 
 
 def test_reference_below_quality_gate_never_matches(
-    bank_store: store.SqliteStore, kodak: list[Path]
+    bank_store: store.SqlStore, kodak: list[Path]
 ) -> None:
     bank = bank_of(bank_store)
     exact = hash_file(kodak[19])  # the very picture of reference "k20-lowq"
@@ -125,7 +125,7 @@ def test_reference_below_quality_gate_never_matches(
 
 
 def test_candidate_below_quality_gate_never_matches(
-    bank_store: store.SqliteStore, kodak: list[Path]
+    bank_store: store.SqlStore, kodak: list[Path]
 ) -> None:
     exact = hash_file(kodak[2])
     bank = bank_of(bank_store)
@@ -134,7 +134,7 @@ def test_candidate_below_quality_gate_never_matches(
     assert [m.algorithm for m in bank.match({"phash": exact.phash.hex}, None)] == ["phash"]
 
 
-def test_unrelated_photo_matches_nothing(bank_store: store.SqliteStore, kodak: list[Path]) -> None:
+def test_unrelated_photo_matches_nothing(bank_store: store.SqlStore, kodak: list[Path]) -> None:
     bank = bank_of(bank_store)
     for n in (0, 7, 22):
         hashes = hash_file(kodak[n])
@@ -142,7 +142,7 @@ def test_unrelated_photo_matches_nothing(bank_store: store.SqliteStore, kodak: l
 
 
 def test_brute_force_bank_gives_the_same_matches(
-    bank_store: store.SqliteStore, kodak: list[Path]
+    bank_store: store.SqlStore, kodak: list[Path]
 ) -> None:
     faiss_bank, brute_bank = bank_of(bank_store), bank_of(bank_store, BruteForceIndex)
     candidates = [hash_file(p) for p in kodak]
@@ -179,7 +179,7 @@ def record_for(
 
 
 def test_worker_writes_one_hit_and_updates_it(
-    bank_store: store.SqliteStore, kodak: list[Path]
+    bank_store: store.SqlStore, kodak: list[Path]
 ) -> None:
     worker = MatchWorker(bank_store, bank_store)
     value = record_for(hash_bytes(jpeg(kodak[2], 50))).to_json()
@@ -221,7 +221,7 @@ def malformed_values(valid: HashRecord) -> dict[str, tuple[bytes, str]]:
 
 @pytest.mark.parametrize("case", ["not-json", "missing-field", "bad-hex", "wrong-schema"])
 def test_malformed_record_goes_to_dead_letters(
-    bank_store: store.SqliteStore, kodak: list[Path], case: str
+    bank_store: store.SqlStore, kodak: list[Path], case: str
 ) -> None:
     letters: list[tuple[bytes, str]] = []
     worker = MatchWorker(bank_store, bank_store, dead_letter=lambda v, r: letters.append((v, r)))
@@ -234,7 +234,7 @@ def test_malformed_record_goes_to_dead_letters(
     assert bank_store.hits() == []
 
 
-def test_new_reference_reloads_the_bank(bank_store: store.SqliteStore, kodak: list[Path]) -> None:
+def test_new_reference_reloads_the_bank(bank_store: store.SqlStore, kodak: list[Path]) -> None:
     worker = MatchWorker(bank_store, bank_store)
     value = record_for(hash_bytes(jpeg(kodak[22], 50)), url="https://example.org/23.jpg").to_json()
     assert worker.handle("example.org", value) == []

@@ -94,7 +94,7 @@ class FakeBus:
 class FlakyStore:
     """The SQLite store as hit store, refusing the first ``failures`` writes."""
 
-    def __init__(self, db: store.SqliteStore, failures: int = 0) -> None:
+    def __init__(self, db: store.SqlStore, failures: int = 0) -> None:
         self.db = db
         self.failures = failures
 
@@ -109,7 +109,7 @@ class FlakyStore:
 
 
 @pytest.fixture
-def db(tmp_store: store.SqliteStore, kodak: list[Path]) -> store.SqliteStore:
+def db(tmp_store: store.SqlStore, kodak: list[Path]) -> store.SqlStore:
     hashes = hash_file(kodak[0])
     tmp_store.create_case(store.Case("c", "case", MatchRule()))
     tmp_store.add_references(
@@ -122,7 +122,7 @@ def db(tmp_store: store.SqliteStore, kodak: list[Path]) -> store.SqliteStore:
     return tmp_store
 
 
-def matching(db: store.SqliteStore, n: int) -> bytes:
+def matching(db: store.SqlStore, n: int) -> bytes:
     """A record whose hashes are the reference's own: one hit each."""
     [pdq] = [r.hash for r in db.references("c") if r.algorithm == "pdq"]
     [phash] = [r.hash for r in db.references("c") if r.algorithm == "phash"]
@@ -132,7 +132,7 @@ def matching(db: store.SqliteStore, n: int) -> bytes:
 
 
 def service(
-    db: store.SqliteStore,
+    db: store.SqlStore,
     log: list[tuple[bytes | None, bytes | None]],
     bus: FakeBus,
     hit_failures: int = 0,
@@ -150,7 +150,7 @@ def service(
 
 
 def test_poison_records_become_dead_letters_and_the_batch_is_committed(
-    db: store.SqliteStore,
+    db: store.SqlStore,
 ) -> None:
     poison = [(b"poison.example", value) for value in POISON.values()]
     poison += [(b"\xff\xfe not utf-8 key", b"{}"), (None, None)]  # and a tombstone
@@ -180,7 +180,7 @@ def test_poison_records_become_dead_letters_and_the_batch_is_committed(
 
 
 def test_a_parser_bug_is_a_dead_letter_not_a_retry(
-    db: store.SqliteStore, monkeypatch: pytest.MonkeyPatch
+    db: store.SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parse = HashRecord.from_json
 
@@ -200,7 +200,7 @@ def test_a_parser_bug_is_a_dead_letter_not_a_retry(
 
 
 def test_an_outage_of_the_bank_source_is_retried_not_dead_lettered(
-    db: store.SqliteStore, monkeypatch: pytest.MonkeyPatch
+    db: store.SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bus = FakeBus()
     matcher, fake = service(db, [(b"k", matching(db, 0))], bus)
@@ -214,7 +214,7 @@ def test_an_outage_of_the_bank_source_is_retried_not_dead_lettered(
 
 
 def test_a_hit_store_outage_publishes_nothing_until_the_hits_are_stored(
-    db: store.SqliteStore,
+    db: store.SqlStore,
 ) -> None:
     bus = FakeBus()
     log = [(b"k", b"not json"), (b"k", matching(db, 0))]
@@ -238,7 +238,7 @@ def published_once(bus: FakeBus) -> Counter[tuple[str, str, str]]:
     "failure",
     ["send-raises", "delivery-fails", "last-delivery-fails", "commit-fails"],
 )
-def test_a_retried_batch_publishes_each_event_once(db: store.SqliteStore, failure: str) -> None:
+def test_a_retried_batch_publishes_each_event_once(db: store.SqlStore, failure: str) -> None:
     log = [
         (b"ok.example", matching(db, 0)),
         (b"bad.example", b"not json"),

@@ -72,7 +72,7 @@ def test_the_alternate_has_its_own_quality_gate(kodak: list[Path], refs: list) -
 
 
 def test_record_carries_the_trimmed_hash_and_the_worker_matches_it(
-    kodak: list[Path], refs: list, tmp_store: store.SqliteStore
+    kodak: list[Path], refs: list, tmp_store: store.SqlStore
 ) -> None:
     rec = record(letterboxed(kodak[4]))
     assert rec.pdq_trimmed is not None and rec.pdq_trimmed_quality is not None

@@ -15,7 +15,7 @@ from crawler.failures import REASONS, FetchError
 from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker
 from notices.tracking import NoticeDesk
-from store.notices import SqliteNoticeStore
+from store.notices import SqlNoticeStore
 from tests.hostile_hosts import HOSTILE_SECURITY_TXT, HostileHost, elapsed, small_png
 from tests.notices.samples import NOTIFIER, notice
 from tests.notices.test_tracking import Clock, Mailer, hits
@@ -103,7 +103,7 @@ def test_the_http_rechecker_answers_error_for_every_hostile_mode(host: HostileHo
 
 def test_a_recheck_round_goes_on_past_hostile_hosts(host: HostileHost) -> None:
     clock = Clock()
-    desk = NoticeDesk(SqliteNoticeStore(":memory:"), clock)
+    desk = NoticeDesk(SqlNoticeStore(":memory:"), clock)
     modes = ["/garbage", "/huge-header", "/redirect-loop", "/silent", "/ok.png"]
     ok_sha = hashlib.sha256(small_png()).hexdigest()
     found = [

@@ -18,7 +18,7 @@ from notices.send import SendError
 from notices.stats import host_stats, percentile
 from notices.tracking import NoticeDesk, NoticeError, Policy
 from radar.demo.site import DemoServer, DemoSite
-from store.notices import Contact, SqliteNoticeStore
+from store.notices import Contact, SqlNoticeStore
 from tests.notices.samples import NOTIFIER, notice
 from wire import Hit
 
@@ -79,9 +79,10 @@ def hits(n: int = 2) -> list[Hit]:
 
 
 @pytest.fixture
-def desk() -> tuple[NoticeDesk, Clock]:
+def desk(service_db: str) -> tuple[NoticeDesk, Clock]:
+    """A notice desk on each service-store backend (SQLite, PostgreSQL)."""
     clock = Clock()
-    return NoticeDesk(SqliteNoticeStore(":memory:"), clock), clock
+    return NoticeDesk(SqlNoticeStore(service_db), clock), clock
 
 
 def draft(desk: NoticeDesk, regime: str = "takeitdown") -> int:
@@ -218,8 +219,8 @@ def test_nothing_follows_up_content_that_is_gone(desk: tuple[NoticeDesk, Clock])
     assert summary.removed == 2 and summary.reminders == []
 
 
-def test_host_stats() -> None:
-    store = SqliteNoticeStore(":memory:")
+def test_host_stats(service_db: str) -> None:
+    store = SqlNoticeStore(service_db)
     clock = Clock("2026-03-02T00:00:00Z")
     d = NoticeDesk(store, clock)
     nid = draft(d, "dsa")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from store import SqliteStore
+from store import SqlStore
 
 KODAK = "kodak24"
 
@@ -47,7 +47,7 @@ def case(db: Path, shared_images: Path) -> str:
     refs = [str(shared_images / KODAK / f"kodim0{i}.png") for i in (1, 2, 3)]
     result = radar(db, "case", "add-references", "c1", *refs)
     assert result.returncode == 0, result.stderr
-    stored = len(SqliteStore(db).references("c1"))
+    stored = len(SqlStore(db).references("c1"))
     assert stored > 3 * 16, "each picture is stored under many variants"
     assert f"added {stored} hashes for 3 reference pictures" in result.stdout
     return "c1"
@@ -96,7 +96,7 @@ def test_check_matches_with_the_crawler_rule(
 
 
 def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
-    stored = len(SqliteStore(db).references(case))
+    stored = len(SqlStore(db).references(case))
     shown = radar(db, "case", "show", case).stdout
     assert f"references: 3 ({stored} hashes)" in shown and "PDQ distance <= 31" in shown
     assert "c1" in radar(db, "case", "list").stdout

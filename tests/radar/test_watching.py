@@ -18,7 +18,7 @@ import pytest
 
 from radar.recheck import recheck
 from radar.schedule import due_targets, stamp
-from store import SqliteStore, Target
+from store import SqlStore, Target
 from tests.crawler.harness import FixtureServer, Reply
 from tests.crawler.test_hostile import html, jpeg
 from tests.radar.test_cli import radar
@@ -79,7 +79,7 @@ def test_targets_schedule_and_evidence_on_the_command_line(watched) -> None:  # 
     assert "1 hits written" in ran.stdout
     again = radar(db, "schedule", "run", "-q", *ALLOW)
     assert again.returncode == 0 and "nothing to crawl: 0 targets due" in again.stdout
-    store = SqliteStore(db)
+    store = SqlStore(db)
     assert store.lease_of(1) == (None, None), "the lease is released after the round"
     (hit,) = store.hits("c1")
 
@@ -104,7 +104,7 @@ def test_recheck_reports_still_there_gone_changed_and_error(
     kodak: list[Path],  # type: ignore[no-untyped-def]
 ) -> None:
     db, site, routes = watched
-    store = SqliteStore(db)
+    store = SqlStore(db)
     tid = store.add_target(Target("c1", site.url + "/", ("127.0.0.1",), max_depth=0)).id
     ran = radar(db, "crawl", "c1", "--target", str(tid), "-q", *ALLOW)
     assert ran.returncode == 0, ran.stderr
@@ -150,7 +150,7 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
     )
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not SqliteStore(db).crawl_reports("c1"):
+        while time.monotonic() < deadline and not SqlStore(db).crawl_reports("c1"):
             time.sleep(0.5)
         time.sleep(3)  # the target is not due again: no second round may start
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
@@ -161,7 +161,7 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    assert len(SqliteStore(db).crawl_reports("c1")) == 1
+    assert len(SqlStore(db).crawl_reports("c1")) == 1
     assert "scheduler: stopped after 1 rounds" in out
     assert site.requests["/p.jpg"] == 1
 
@@ -175,7 +175,7 @@ def test_distributed_scheduler_seeds_due_targets_once(tmp_path: Path) -> None:
     from store import Case
     from wire import FRONTIER_TOPIC, PageRequest
 
-    store = SqliteStore(str(tmp_path / "radar.db"))
+    store = SqlStore(str(tmp_path / "radar.db"))
     store.create_case(Case("c", "t"))
     site = store.add_target(Target("c", "https://a.example/", ("a.example",)))
     chan = store.add_target(Target("c", "https://t.me/s/chan", ("t.me",), kind="telegram"))
@@ -213,7 +213,7 @@ def test_evidence_shows_hostile_header_values_escaped(tmp_path: Path) -> None:
     from store.evidence import Evidence
 
     db = tmp_path / "radar.db"
-    store = SqliteStore(db)
+    store = SqlStore(db)
     store.create_case(Case("c1", "Case"))
     url = "https://img.host.example/p.jpg"
     store.save_evidence(

@@ -27,8 +27,8 @@ from review.auth import hash_password
 from review.demo import SECURITY_TXT, Outbox, start_outbox
 from review.services import Services
 from review.settings import ReviewSettings
-from store import Case, SqliteStore
-from store.review import SqliteReviewStore, User
+from store import Case, SqlStore
+from store.review import SqlReviewStore, User
 from wire import Hit, MatchEvidence
 
 PASSWORD = "correct horse battery"
@@ -59,7 +59,7 @@ def build_fixture_site(kodak: list[Path], n: int = 6) -> DemoSite:
     return DemoSite(files=files, planted=[], unrelated=[], references={})
 
 
-def seed_hits(store: SqliteStore, site: DemoSite, base_url: str) -> list[Hit]:
+def seed_hits(store: SqlStore, site: DemoSite, base_url: str) -> list[Hit]:
     """One case, one hit per photo; photo 6 duplicates photo 5's bytes at another URL."""
     store.create_case(Case("case-a", "Fixture case A", priority=2))
     store.create_case(Case("case-b", "Fixture case B", priority=1))
@@ -105,14 +105,18 @@ class Env:
 
 
 @contextmanager
-def environment(tmp: Path, kodak: list[Path], **settings: Any) -> Iterator[Env]:
+def environment(
+    tmp: Path, kodak: list[Path], db: str | None = None, **settings: Any
+) -> Iterator[Env]:
+    """A seeded store (a SQLite file under *tmp*, or the database *db*: a path or a
+    PostgreSQL URL), the photo site, an SMTP outbox and the app's services."""
     site = build_fixture_site(kodak)
     server = DemoServer(site).start()
-    db = str(tmp / "radar.db")
-    store = SqliteStore(db)
+    db = db or str(tmp / "radar.db")
+    store = SqlStore(db)
     hits = seed_hits(store, site, server.base_url)
     store.close()
-    review = SqliteReviewStore(db)
+    review = SqlReviewStore(db)
     hashed = hash_password(PASSWORD)
     for name, roles in USERS.items():
         review.add_user(

@@ -1,23 +1,31 @@
 """The daily exposure budget holds under concurrency: parallel reveals against the real
-app (uvicorn on 127.0.0.1, its thread pool, one SQLite connection per thread) and
-against the store never spend more than the budget."""
+app (uvicorn on 127.0.0.1, its thread pool, one store connection per thread) and
+against the store never spend more than the budget, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
+import pytest
 
-from store.review import SqliteReviewStore
-from tests.review.fixtures import PASSWORD, Env, live_app
+from store.review import SqlReviewStore
+from tests.review.fixtures import PASSWORD, Env, environment, live_app
 
 PARALLEL = 12
 BUDGET = 2
 ROUNDS = 4
 T = TypeVar("T")
+
+
+@pytest.fixture
+def env(tmp_path: Path, kodak: list[Path], service_db: str) -> Iterator[Env]:
+    with environment(tmp_path, kodak, db=service_db) as e:
+        yield e
 
 
 def at_once(calls: list[Callable[[], T]]) -> list[T]:
@@ -78,7 +86,7 @@ def test_the_store_spends_atomically_across_connections(env: Env) -> None:
     since, now = "2026-05-01T00:00:00Z", "2026-05-01T10:00:00Z"
 
     def spend() -> int | None:
-        store = SqliteReviewStore(env.db)  # a connection of this thread, like a worker's
+        store = SqlReviewStore(env.db)  # a connection of this thread, like a worker's
         try:
             return store.spend_reveal("ben", "hit-1", now, since, BUDGET)
         finally:

@@ -1,8 +1,11 @@
-"""Queue order, claims and their timeout, consensus, duplicates, and the image proxy."""
+"""Queue order, claims and their timeout, consensus, duplicates, and the image proxy, on
+both service-store backends (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -10,7 +13,13 @@ from PIL import Image
 from review import queue
 from review.proxy import show
 from review.queue import Filters, ReviewError
-from tests.review.fixtures import Env
+from tests.review.fixtures import Env, environment
+
+
+@pytest.fixture
+def env(tmp_path: Path, kodak: list[Path], service_db: str) -> Iterator[Env]:
+    with environment(tmp_path, kodak, db=service_db) as e:
+        yield e
 
 
 class Clock:

@@ -1,13 +1,15 @@
-"""The SQLite store: cases, references and the bank version, targets, reports, hits."""
+"""The service store on SQLite and on PostgreSQL: cases, references and the bank version,
+targets, reports, hits."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 
 import pytest
 
 from hashing import MatchRule
-from store import Case, CrawlReport, Reference, SqliteStore, StoreError, Target
+from store import Case, CrawlReport, Reference, SqlStore, StoreError, Target
 from wire import Hit, MatchEvidence
 
 PDQ = ["%064x" % (i * 0x1F3D5B79) for i in range(1, 6)]
@@ -44,13 +46,21 @@ def hit(
 
 
 @pytest.fixture
-def db(tmp_store: SqliteStore) -> SqliteStore:
+def tmp_store(service_db: str) -> Iterator[SqlStore]:
+    """Each test runs on both backends."""
+    db = SqlStore(service_db)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def db(tmp_store: SqlStore) -> SqlStore:
     tmp_store.create_case(Case("alpha", "Alpha", MatchRule(20, 4, 60), dihedral=False, priority=2))
     tmp_store.create_case(Case("beta"))
     return tmp_store
 
 
-def test_create_get_and_list_cases(tmp_store: SqliteStore) -> None:
+def test_create_get_and_list_cases(tmp_store: SqlStore) -> None:
     created = tmp_store.create_case(Case("zeta.2", "Zeta", MatchRule(20, 4, 60), False, 3))
     assert created.created_at.endswith("Z")
     assert tmp_store.get_case("zeta.2") == created
@@ -60,7 +70,7 @@ def test_create_get_and_list_cases(tmp_store: SqliteStore) -> None:
     assert tmp_store.get_case("alpha").created_at == "2026-01-01T00:00:00Z"
 
 
-def test_duplicate_case_raises_store_error(db: SqliteStore) -> None:
+def test_duplicate_case_raises_store_error(db: SqlStore) -> None:
     version = db.bank_version()
     with pytest.raises(StoreError, match="exists already"):
         db.create_case(Case("alpha", "another"))
@@ -69,13 +79,13 @@ def test_duplicate_case_raises_store_error(db: SqliteStore) -> None:
 
 
 @pytest.mark.parametrize("case_id", ["", "Upper", "has space", "-lead", "a/b", "x" * 64, "é"])
-def test_bad_case_id_raises_value_error(tmp_store: SqliteStore, case_id: str) -> None:
+def test_bad_case_id_raises_value_error(tmp_store: SqlStore, case_id: str) -> None:
     with pytest.raises(ValueError, match="bad case id"):
         tmp_store.create_case(Case(case_id))
     assert tmp_store.list_cases() == []
 
 
-def test_unknown_case_raises_store_error(db: SqliteStore) -> None:
+def test_unknown_case_raises_store_error(db: SqlStore) -> None:
     with pytest.raises(StoreError, match="no case 'gamma'"):
         db.get_case("gamma")
     with pytest.raises(StoreError):
@@ -84,7 +94,7 @@ def test_unknown_case_raises_store_error(db: SqliteStore) -> None:
         db.add_target(Target("gamma", "https://a.example/", ("a.example",)))
 
 
-def test_add_references_dedups_and_bumps_bank_version_only_on_change(db: SqliteStore) -> None:
+def test_add_references_dedups_and_bumps_bank_version_only_on_change(db: SqlStore) -> None:
     start = db.bank_version()
     assert db.add_references("alpha", [ref("alpha", "r1", 0), ref("alpha", "r2", 1)]) == 2
     assert db.bank_version() == start + 1
@@ -109,7 +119,7 @@ def test_add_references_dedups_and_bumps_bank_version_only_on_change(db: SqliteS
     assert len(db.references()) == 5
 
 
-def test_add_references_is_all_or_nothing(db: SqliteStore) -> None:
+def test_add_references_is_all_or_nothing(db: SqlStore) -> None:
     version = db.bank_version()
     batch = [ref("alpha", "r1", 0), ref("beta", "r2", 1), ref("alpha", "r3", 2)]
     with pytest.raises(StoreError, match="given to 'alpha'"):
@@ -118,13 +128,13 @@ def test_add_references_is_all_or_nothing(db: SqliteStore) -> None:
     assert db.bank_version() == version
 
 
-def test_create_case_bumps_bank_version(tmp_store: SqliteStore) -> None:
+def test_create_case_bumps_bank_version(tmp_store: SqlStore) -> None:
     start = tmp_store.bank_version()
     tmp_store.create_case(Case("gamma"))
     assert tmp_store.bank_version() > start
 
 
-def test_targets_roundtrip(db: SqliteStore) -> None:
+def test_targets_roundtrip(db: SqlStore) -> None:
     first = db.add_target(
         Target(
             "alpha",
@@ -144,7 +154,7 @@ def test_targets_roundtrip(db: SqliteStore) -> None:
     assert db.targets("gamma") == []
 
 
-def test_crawl_reports_roundtrip_and_mark_the_target(db: SqliteStore) -> None:
+def test_crawl_reports_roundtrip_and_mark_the_target(db: SqlStore) -> None:
     target = db.add_target(Target("alpha", "https://a.example/", ("a.example",)))
     other = db.add_target(Target("alpha", "https://b.example/", ("b.example",)))
     report = db.save_crawl_report(
@@ -165,7 +175,7 @@ def test_crawl_reports_roundtrip_and_mark_the_target(db: SqliteStore) -> None:
     assert by_id[other.id].last_crawled_at is None
 
 
-def test_upsert_inserts_then_updates_and_keeps_status(db: SqliteStore) -> None:
+def test_upsert_inserts_then_updates_and_keeps_status(db: SqlStore) -> None:
     first = hit(fetched_at="2026-01-01T00:00:00Z")
     db.upsert_hits([first])
     [stored] = db.hits()
@@ -188,7 +198,7 @@ def test_upsert_inserts_then_updates_and_keeps_status(db: SqliteStore) -> None:
     assert updated.fetched_at == "2026-02-01T00:00:00Z"
 
 
-def test_upsert_is_idempotent_and_ignores_older_sightings(db: SqliteStore) -> None:
+def test_upsert_is_idempotent_and_ignores_older_sightings(db: SqlStore) -> None:
     db.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z", distance=4)])
     db.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z", distance=4)])  # a replay
     db.upsert_hits([hit(fetched_at="2026-01-01T00:00:00Z", distance=9)])  # late, older
@@ -200,7 +210,7 @@ def test_upsert_is_idempotent_and_ignores_older_sightings(db: SqliteStore) -> No
     )
 
 
-def test_set_hit_status_optimistic_concurrency(db: SqliteStore) -> None:
+def test_set_hit_status_optimistic_concurrency(db: SqlStore) -> None:
     db.upsert_hits([hit()])
     hit_id = hit().id
     assert db.hit_version(hit_id) == 1
@@ -219,7 +229,7 @@ def test_set_hit_status_optimistic_concurrency(db: SqliteStore) -> None:
     assert db.hits()[0].status == "rejected"
 
 
-def test_hit_counts_and_filters(db: SqliteStore) -> None:
+def test_hit_counts_and_filters(db: SqlStore) -> None:
     db.upsert_hits(
         [
             hit("alpha", url="https://a.example/1.jpg", distance=9),

@@ -1,13 +1,14 @@
-"""The embedded store: one SQLite file holding cases, banks, targets, hits and reports.
+"""The service store of cases, banks, targets, hits and reports, on SQLite (embedded
+mode: one file) or PostgreSQL (distributed mode: shared by every replica); see
+:mod:`store.db`.
 
-Every public method is one transaction. Safe to use from several processes (WAL mode,
-busy timeout); one instance should not be shared between threads.
+Every public method is one transaction. Safe to use from several processes; one
+instance should not be shared between threads.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,55 +16,23 @@ from typing import Any
 
 from hashing import MatchRule
 from store.base import StoreError
-from store.crawlstate import CrawlStateMixin, migrate, target_of
-from store.db import SqliteDatabase
+from store.crawlstate import CrawlStateMixin, target_of
+from store.db import Database, IntegrityError
 from store.hitquery import HitQuery
 from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
 from store.sighting import first_sighting, merge
 from wire import Hit, MatchEvidence, utc_now
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('bank_version', 0);
-CREATE TABLE IF NOT EXISTS cases (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, pdq_threshold INTEGER NOT NULL,
-    phash_threshold INTEGER NOT NULL, min_pdq_quality INTEGER NOT NULL,
-    dihedral INTEGER NOT NULL, priority INTEGER NOT NULL, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS reference_hashes (
-    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id), label TEXT NOT NULL,
-    algorithm TEXT NOT NULL, hash TEXT NOT NULL, quality INTEGER, variant TEXT NOT NULL,
-    source TEXT NOT NULL, added_at TEXT NOT NULL,
-    UNIQUE (case_id, algorithm, hash, label));
-CREATE TABLE IF NOT EXISTS targets (
-    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL REFERENCES cases(id), kind TEXT NOT NULL,
-    url TEXT NOT NULL, allowed_domains TEXT NOT NULL, max_depth INTEGER NOT NULL,
-    max_pages INTEGER NOT NULL, interval_seconds INTEGER NOT NULL,
-    obey_robots INTEGER NOT NULL, created_at TEXT NOT NULL, last_crawled_at TEXT);
-CREATE TABLE IF NOT EXISTS hits (
-    id TEXT PRIMARY KEY, case_id TEXT NOT NULL, reference_label TEXT NOT NULL,
-    algorithm TEXT NOT NULL, distance INTEGER NOT NULL, matches TEXT NOT NULL,
-    image_url TEXT NOT NULL, page_url TEXT NOT NULL, site TEXT NOT NULL,
-    fetched_at TEXT NOT NULL, http_status INTEGER NOT NULL, content_sha256 TEXT NOT NULL,
-    status TEXT NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-    seen_count INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);
-CREATE INDEX IF NOT EXISTS hits_queue ON hits (status, case_id, distance);
-CREATE INDEX IF NOT EXISTS hits_content ON hits (content_sha256);
-CREATE INDEX IF NOT EXISTS hits_site ON hits (site, status);
-CREATE TABLE IF NOT EXISTS crawl_reports (
-    id INTEGER PRIMARY KEY, case_id TEXT NOT NULL, target_id INTEGER NOT NULL,
-    started_at TEXT NOT NULL, finished_at TEXT NOT NULL, finish_reason TEXT NOT NULL,
-    counts TEXT NOT NULL);
-"""
 
-
-class SqliteStore(SqliteDatabase, CrawlStateMixin):
-    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQLite, and the
+class SqlStore(Database, CrawlStateMixin):
+    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQL, and the
     crawler's :class:`store.evidence.EvidenceStore` and ``CrawlStateStore``
     (:mod:`store.crawlstate`)."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(path, _SCHEMA, foreign_keys=True)
-        migrate(self._db)
+        super().__init__(path)
+        if self.dialect == "sqlite":  # PostgreSQL: the migration wrote it
+            self._db.execute("INSERT INTO meta VALUES ('bank_version', 0) ON CONFLICT DO NOTHING")
 
     # -- cases and banks -----------------------------------------------------------------
     def create_case(self, case: Case) -> Case:
@@ -84,7 +53,7 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
                         case.created_at,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise StoreError(f"case {case.id!r} exists already") from None
             self._bump_bank(db)
         return case
@@ -107,9 +76,9 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
                 if ref.case_id != case_id:
                     raise StoreError(f"reference for case {ref.case_id!r} given to {case_id!r}")
                 cursor = db.execute(
-                    "INSERT OR IGNORE INTO reference_hashes "
+                    "INSERT INTO reference_hashes "
                     "(case_id,label,algorithm,hash,quality,variant,source,added_at) "
-                    "VALUES (?,?,?,?,?,?,?,?)",
+                    "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                     (
                         case_id,
                         ref.label,
@@ -151,7 +120,7 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
         return int(row[0])
 
     @staticmethod
-    def _bump_bank(db: sqlite3.Connection) -> None:
+    def _bump_bank(db: Any) -> None:
         db.execute("UPDATE meta SET value = value + 1 WHERE key='bank_version'")
 
     # -- targets and crawl reports -------------------------------------------------------
@@ -162,7 +131,7 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
             cursor = db.execute(
                 "INSERT INTO targets (case_id,kind,url,allowed_domains,max_depth,max_pages,"
                 "interval_seconds,obey_robots,created_at,render,enabled) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     target.case_id,
                     target.kind,
@@ -177,7 +146,8 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
                     int(target.enabled),
                 ),
             )
-        return replace(target, id=int(cursor.lastrowid or 0))
+            (target_id,) = cursor.fetchone()
+        return replace(target, id=int(target_id))
 
     def targets(self, case_id: str) -> list[Target]:
         rows = self._db.execute("SELECT * FROM targets WHERE case_id=? ORDER BY id", (case_id,))
@@ -187,7 +157,7 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
         with self._tx() as db:
             cursor = db.execute(
                 "INSERT INTO crawl_reports (case_id,target_id,started_at,finished_at,"
-                "finish_reason,counts) VALUES (?,?,?,?,?,?)",
+                "finish_reason,counts) VALUES (?,?,?,?,?,?) RETURNING id",
                 (
                     report.case_id,
                     report.target_id,
@@ -197,11 +167,12 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
                     json.dumps(report.counts, sort_keys=True),
                 ),
             )
+            (report_id,) = cursor.fetchone()
             db.execute(
                 "UPDATE targets SET last_crawled_at=? WHERE id=?",
                 (report.finished_at, report.target_id),
             )
-        report.id = int(cursor.lastrowid or 0)
+        report.id = int(report_id)
         return report
 
     def crawl_reports(self, case_id: str) -> list[CrawlReport]:
@@ -232,7 +203,7 @@ class SqliteStore(SqliteDatabase, CrawlStateMixin):
                     self._write_hit(db, merged, insert=False)
 
     @staticmethod
-    def _write_hit(db: sqlite3.Connection, hit: Hit, insert: bool) -> None:
+    def _write_hit(db: Any, hit: Hit, insert: bool) -> None:
         values = {
             "case_id": hit.case_id,
             "reference_label": hit.reference_label,
@@ -367,14 +338,14 @@ def _ev(m: MatchEvidence) -> dict[str, Any]:
     return {"algorithm": m.algorithm, "distance": m.distance, "variant": m.variant}
 
 
-def _case(row: sqlite3.Row) -> Case:
+def _case(row: Any) -> Case:
     rule = MatchRule(row["pdq_threshold"], row["phash_threshold"], row["min_pdq_quality"])
     return Case(
         row["id"], row["title"], rule, bool(row["dihedral"]), row["priority"], row["created_at"]
     )
 
 
-def _hit(row: sqlite3.Row) -> Hit:
+def _hit(row: Any) -> Hit:
     return Hit(
         case_id=row["case_id"],
         reference_label=row["reference_label"],
