@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo review test lint types unit bench clean tools chromium
+.PHONY: venv demo review test lint types unit bench clean tools chromium postgres
 
 venv: $(STAMP)
 
@@ -54,7 +54,15 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
 	  { echo "install Chromium: sudo apt-get install -y chromium" >&2; exit 1; }; }
 
-unit: $(STAMP) tools chromium
+# Debian's PostgreSQL: the service store's second backend. The tests run every store
+# suite on it too (radar.servers starts a loopback cluster) and fail without it.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  --no-install-recommends postgresql || \
+	  { echo "install PostgreSQL: sudo apt-get install -y postgresql" >&2; exit 1; }; }
+
+unit: $(STAMP) tools chromium postgres
 	$(BIN)/pytest
 
 test: lint types unit

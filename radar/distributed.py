@@ -100,17 +100,20 @@ def seed_frontier(store: SqlStore, case_id: str, bus: Any, target_ids: list[int]
     return len(seed_targets(targets, bus, utc_now()))
 
 
-def seed_due(store: SqlStore, bus: Any, now: datetime, max_targets: int = 50) -> Round:
+def seed_due(
+    store: SqlStore, bus: Any, now: datetime, max_targets: int = 50, owner: str = ""
+) -> Round:
     """The distributed scheduling round: claim the due targets (the same lease as the
     embedded :func:`radar.schedule.run_due`, so two schedulers never seed one round twice),
     seed each on the frontier, record the round's start and release the lease. The
-    crawlers do the crawl; ``Round.claimed`` are the targets seeded."""
-    from radar.schedule import LEASE_SECONDS, due_targets, owner_name, stamp
+    crawlers do the crawl; ``Round.claimed`` are the targets seeded. ``owner`` names
+    the lease holder (default: this host and process)."""
+    from radar.schedule import LEASE_SECONDS, claim_due, due_targets, owner_name, stamp
 
     due = due_targets(store.all_targets(), now)
-    owner = owner_name()
+    owner = owner or owner_name()
     until = stamp(now + timedelta(seconds=LEASE_SECONDS))
-    claimed = [t for t in due[:max_targets] if store.claim_target(t.id, owner, stamp(now), until)]
+    claimed = claim_due(store, due[:max_targets], owner, now, until)
     try:
         seed_targets(claimed, bus, stamp(now))
         for target in claimed:

@@ -71,6 +71,22 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def claim_due(
+    store: SqlStore, due: Sequence[Target], owner: str, now: datetime, until: str
+) -> list[Target]:
+    """Lease each due target, then keep it only if it is still due once leased: another
+    replica may have run its round (and released the lease) since ``due`` was listed."""
+    claimed = []
+    for target in due:
+        if not store.claim_target(target.id, owner, stamp(now), until):
+            continue
+        if due_targets([store.get_target(target.id)], now):
+            claimed.append(target)
+        else:
+            store.release_target(target.id, owner)
+    return claimed
+
+
 def run_due(
     store: SqlStore,
     allowed_networks: tuple[str, ...] = (),
@@ -86,7 +102,7 @@ def run_due(
     due = due_targets(store.all_targets(), now)
     owner = owner_name()
     until = stamp(now + timedelta(seconds=LEASE_SECONDS))
-    claimed = [t for t in due[:max_targets] if store.claim_target(t.id, owner, stamp(now), until)]
+    claimed = claim_due(store, due[:max_targets], owner, now, until)
     result = Round(due=len(due), claimed=claimed)
     if not claimed:
         return result

@@ -68,11 +68,17 @@ def postgres_template() -> Iterator[str]:
         pytest.fail(f"local PostgreSQL did not start: {exc}", pytrace=False)
     name = f"radar_template_{os.getpid()}"
     with _pg_admin() as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'radar_t%'")
+        for (stale,) in rows.fetchall():  # templates of sessions that ended abruptly
+            pid = stale.removeprefix("radar_template_")
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                admin.execute(f"DROP DATABASE IF EXISTS {stale} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
     upgrade(servers.postgres_url(database=name))
     yield name
-    with _pg_admin() as admin:
+    # The integration suite's servers fixture may have stopped PostgreSQL already; the
+    # next session drops a template whose process is gone.
+    with contextlib.suppress(Exception), _pg_admin() as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
@@ -92,11 +98,12 @@ def postgres_db(request: pytest.FixtureRequest) -> Iterator[str]:
     from radar import servers
 
     template = request.getfixturevalue("postgres_template")
+    servers.start_postgres()  # a no-op while it runs; an earlier test may have stopped it
     name = f"radar_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as admin:
         admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
     yield servers.postgres_url(database=name)
-    with _pg_admin() as admin:
+    with contextlib.suppress(Exception), _pg_admin() as admin:  # see postgres_template
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

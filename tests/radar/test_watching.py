@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -166,7 +167,7 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
     assert site.requests["/p.jpg"] == 1
 
 
-def test_distributed_scheduler_seeds_due_targets_once(tmp_path: Path) -> None:
+def test_distributed_scheduler_seeds_due_targets_once(service_db: str) -> None:
     """`radar scheduler` in distributed mode: each due target's seed goes on the frontier
     once per interval, as a page request of its kind; a target leased by another
     scheduler is left to it."""
@@ -175,7 +176,7 @@ def test_distributed_scheduler_seeds_due_targets_once(tmp_path: Path) -> None:
     from store import Case
     from wire import FRONTIER_TOPIC, PageRequest
 
-    store = SqlStore(str(tmp_path / "radar.db"))
+    store = SqlStore(service_db)
     store.create_case(Case("c", "t"))
     site = store.add_target(Target("c", "https://a.example/", ("a.example",)))
     chan = store.add_target(Target("c", "https://t.me/s/chan", ("t.me",), kind="telegram"))
@@ -204,6 +205,46 @@ def test_distributed_scheduler_seeds_due_targets_once(tmp_path: Path) -> None:
     later = seed_due(store, bus, now + timedelta(days=1, seconds=1))
     assert {t.id for t in later.claimed or []} == {site.id, chan.id, feed.id}
     assert [s.parse_as for s in seeds if s.target_id == feed.id] == ["xml"]
+
+
+def test_two_scheduler_replicas_seed_each_due_target_once(service_db: str) -> None:
+    """Two `radar scheduler` replicas on one service store (PostgreSQL in the
+    deployment) run their rounds at the same moment: every due target goes on the
+    frontier exactly once."""
+    from bus import InProcessBus
+    from radar.distributed import seed_due
+    from store import Case
+    from wire import FRONTIER_TOPIC, PageRequest
+
+    setup = SqlStore(service_db)
+    setup.create_case(Case("c", "t"))
+    ids = {
+        setup.add_target(Target("c", f"https://s{n}.example/", (f"s{n}.example",))).id
+        for n in range(12)
+    }
+    setup.close()
+    seeds: list[PageRequest] = []
+    bus = InProcessBus()
+    bus.subscribe(FRONTIER_TOPIC, lambda key, value: seeds.append(PageRequest.from_json(value)))
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    barrier = threading.Barrier(2)
+    claimed: list[int] = []
+
+    def replica(name: str) -> None:
+        store = SqlStore(service_db)  # each replica its own connection and lease name
+        try:
+            barrier.wait()
+            claimed.extend(t.id for t in seed_due(store, bus, now, owner=name).claimed or [])
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=replica, args=(f"scheduler-{n}",)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(claimed) == sorted(ids)
+    assert sorted(s.target_id for s in seeds) == sorted(ids)
 
 
 def test_evidence_shows_hostile_header_values_escaped(tmp_path: Path) -> None:
