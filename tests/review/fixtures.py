@@ -155,13 +155,17 @@ def environment(
 
 
 @contextmanager
-def live_app(env: Env) -> Iterator[str]:
-    """Serve the app with uvicorn on 127.0.0.1 in a thread; yield its base URL."""
+def live_app(env: Env, services: Services | None = None) -> Iterator[str]:
+    """Serve the app with uvicorn on 127.0.0.1 in a thread; yield its base URL. Another
+    *services* (its own store connections and caches) makes it another replica."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(
-        create_app(env.settings, env.services), host="127.0.0.1", port=port, log_level="warning"
+        create_app(env.settings, services or env.services),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
