@@ -15,12 +15,27 @@ from store import SqlStore, Target
 def cmd_up(args: argparse.Namespace) -> None:
     from radar import servers
 
-    found = servers.up(kafka=not args.elasticsearch_only, elasticsearch=not args.kafka_only)
-    print(f"kafka {found.kafka_bootstrap}  elasticsearch {found.elasticsearch_url}")
-    print(
-        f"export RADAR_KAFKA_BOOTSTRAP={found.kafka_bootstrap} "
-        f"RADAR_ES_URL={found.elasticsearch_url}"
+    import shlex
+
+    from store.db import display, upgrade
+
+    only = args.kafka_only or args.elasticsearch_only
+    found = servers.up(
+        kafka=not args.elasticsearch_only,
+        elasticsearch=not args.kafka_only,
+        postgres=not (only or args.no_postgres),
     )
+    exports = [
+        f"RADAR_KAFKA_BOOTSTRAP={found.kafka_bootstrap}",
+        f"RADAR_ES_URL={found.elasticsearch_url}",
+    ]
+    if found.postgres_url and not (only or args.no_postgres):
+        upgrade(found.postgres_url)  # the service store's schema, as the migrations job does
+        exports.append(f"RADAR_DB={shlex.quote(found.postgres_url)}")
+    if not args.print_env:
+        pg = f"  postgresql {display(found.postgres_url)}" if len(exports) == 3 else ""
+        print(f"kafka {found.kafka_bootstrap}  elasticsearch {found.elasticsearch_url}{pg}")
+    print("export " + " ".join(exports))
 
 
 def cmd_down(args: argparse.Namespace) -> None:
@@ -150,9 +165,19 @@ def cmd_matcher(args: argparse.Namespace) -> None:
 
 
 def add_commands(sub: Any) -> None:
-    c = sub.add_parser("up", help="download if needed and start local Kafka + Elasticsearch")
+    c = sub.add_parser(
+        "up",
+        help="download if needed and start local Kafka, Elasticsearch and PostgreSQL "
+        "(its schema migrated)",
+    )
     c.add_argument("--kafka-only", action="store_true")
     c.add_argument("--elasticsearch-only", action="store_true")
+    c.add_argument("--no-postgres", action="store_true", help="leave PostgreSQL alone")
+    c.add_argument(
+        "--print-env",
+        action="store_true",
+        help='print only the export line: eval "$(radar up --print-env)"',
+    )
     c.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop the local servers").set_defaults(func=cmd_down)
     sub.add_parser("status", help="state of the local servers").set_defaults(func=cmd_status)
