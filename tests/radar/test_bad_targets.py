@@ -112,3 +112,35 @@ def test_a_crawl_of_good_targets_still_exits_0(tmp_path: Path, site: str) -> Non
     assert radar(db, "case", "add-target", "c1", site).returncode == 0
     result = radar(db, "crawl", "c1", "--allow-network", "127.0.0.1/32", "-q")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_stored_bad_target_is_not_seeded_on_the_frontier() -> None:
+    from radar.distributed import seed_targets
+    from wire.frontier import PageRequest
+
+    class Bus:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def publish(self, topic: str, key: str, value: bytes) -> None:
+            self.sent.append(value)
+
+    bus = Bus()
+    good = Target("c1", "https://site.example/", ("site.example",), id=1)
+    bad = Target("c1", "http://site.example:99999/", ("site.example",), id=2)
+    assert seed_targets([bad, good], bus, "2026-12-02T00:00:00Z") == ["1@2026-12-02T00:00:00Z"]
+    assert [PageRequest.from_json(v).target_id for v in bus.sent] == [1]
+
+
+def test_schedule_run_of_a_stored_bad_target_exits_1(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    assert radar(db, "case", "create", "c1").returncode == 0
+    assert radar(db, "target", "add", "c1", "https://site.example/").returncode == 0
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE targets SET url='http://site.example:99999/' WHERE id=1")
+    result = radar(db, "schedule", "run", "-q")
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    assert "radar: error: target #1 not crawled: bad target URL" in result.stderr
+    (report,) = SqliteStore(db).crawl_reports("c1")
+    assert report.finish_reason == "bad_url" and report.counts["error:bad_url"] == 1
