@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo review test lint types unit bench clean tools chromium postgres
+.PHONY: venv demo review test lint types unit fuzz bench clean tools chromium postgres
 
 venv: $(STAMP)
 
@@ -66,6 +66,12 @@ unit: $(STAMP) tools chromium postgres
 	$(BIN)/pytest
 
 test: lint types unit
+
+# Property-based fuzzing of the parsers that face hostile input (tests/fuzz, Hypothesis):
+# `make test` runs them with a modest example count (profile "suite"), this with 5000
+# examples per test (profile "fuzz", some minutes). Found failures are kept in .hypothesis/.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/fuzz -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-report.json demo-output review-demo \

@@ -21,7 +21,14 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from crawler.extract import IMAGE_EXTENSIONS, MAX_IMAGES, MAX_LINKS, MAX_URL_LENGTH, ImageRef
+from crawler.extract import (
+    IMAGE_EXTENSIONS,
+    MAX_IMAGES,
+    MAX_LINKS,
+    MAX_URL_LENGTH,
+    ImageRef,
+    usable_url,
+)
 from crawler.extract import extract_images as html_images
 
 _PARSER_OPTIONS = {
@@ -50,10 +57,14 @@ def _local(tag: Any) -> str:
 def _http(url: str | None, base: str) -> str | None:
     if not url:
         return None
-    value = urljoin(base, url.strip())
-    if len(value) > MAX_URL_LENGTH or urlsplit(value).scheme not in ("http", "https"):
+    try:
+        value = urljoin(base, url.strip())
+        if len(value) > MAX_URL_LENGTH or urlsplit(value).scheme not in ("http", "https"):
+            return None
+    except ValueError:  # "http://[::1/x": a bad IPv6 literal drops one link, not the feed
         return None
-    return value.split("#", 1)[0]
+    value = value.split("#", 1)[0]
+    return value if usable_url(value) else None
 
 
 def _looks_image(url: str, mime: str | None) -> bool:

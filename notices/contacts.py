@@ -1,7 +1,10 @@
 """Who receives a notice: the host's security.txt, a provider directory, manual entry.
 
 - ``security.txt`` (RFC 9116): ``/.well-known/security.txt`` on the host, each
-  ``Contact: mailto:...`` line becomes a contact (``Expires`` in the past is reported).
+  ``Contact: mailto:...`` line naming exactly one address (:mod:`store.mailbox`)
+  becomes a contact; a line naming a list (``mailto:a@x,b@y``), a line break or any
+  other non-address is ignored and counted in the summary. Header fields of the URI
+  (``?cc=...``) are dropped. ``Expires`` in the past is reported.
 - The provider directory is a JSON list maintained by the hotline: entries
   ``{"match": "example.net", "level": "host", "email": "abuse@...", "name": "..."}``;
   ``match`` is a host or a domain suffix.
@@ -19,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from notices.fetch import Fetcher, FetchRefused
+from store.mailbox import check_mailbox, mailbox_problem
 from store.notices import CONTACT_LEVELS, Contact
 
 SECURITY_TXT_MAX = 64 * 1024
@@ -29,6 +33,7 @@ class SecurityTxt:
     emails: tuple[str, ...]
     other_contacts: tuple[str, ...]  # https: forms, tel: ...
     expires: str | None
+    refused: tuple[str, ...] = ()  # mailto: values that are not exactly one address
 
 
 def parse_security_txt(text: str) -> SecurityTxt:
@@ -36,6 +41,7 @@ def parse_security_txt(text: str) -> SecurityTxt:
     comments, blank lines and a PGP signature wrapper."""
     emails: list[str] = []
     others: list[str] = []
+    refused: list[str] = []
     expires = None
     for line in text.splitlines():
         line = line.strip()
@@ -44,14 +50,18 @@ def parse_security_txt(text: str) -> SecurityTxt:
         name, value = (part.strip() for part in line.split(":", 1))
         if name.lower() == "contact":
             if value.lower().startswith("mailto:"):
+                # Percent-decoding comes after the split: an encoded '?' or ',' (%3F, %2C)
+                # stays in the address, which the address rule then refuses.
                 address = unquote(value[7:].split("?", 1)[0])
-                if "@" in address and address not in emails:
+                if mailbox_problem(address):
+                    refused.append(value)
+                elif (address := check_mailbox(address)) not in emails:
                     emails.append(address)
             elif value:
                 others.append(value)
         elif name.lower() == "expires":
             expires = value
-    return SecurityTxt(tuple(emails), tuple(others), expires)
+    return SecurityTxt(tuple(emails), tuple(others), expires, tuple(refused))
 
 
 def from_security_txt(base_url: str, fetcher: Fetcher, now: str) -> tuple[list[Contact], str]:
@@ -74,6 +84,8 @@ def from_security_txt(base_url: str, fetcher: Fetcher, now: str) -> tuple[list[C
         for email in found.emails
     ]
     summary = f"{url}: {len(contacts)} e-mail contact(s)"
+    if found.refused:
+        summary += f"; ignored {len(found.refused)} Contact line(s) that are not one address"
     if found.other_contacts:
         summary += f"; other contacts: {', '.join(found.other_contacts)}"
     return contacts, summary
@@ -90,6 +102,9 @@ def load_directory(path: str | Path) -> list[dict[str, Any]]:
     for e in entries:
         if not isinstance(e, dict) or not e.get("match") or not e.get("email"):
             raise ValueError(f"{path}: every entry needs 'match' and 'email': {e!r}")
+        problem = mailbox_problem(str(e["email"]))
+        if problem:
+            raise ValueError(f"{path}: {problem}: {e!r}")
         if e.get("level", "host") not in CONTACT_LEVELS:
             raise ValueError(f"{path}: level must be one of {CONTACT_LEVELS}: {e!r}")
     return entries

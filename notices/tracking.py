@@ -17,6 +17,7 @@ from notices.recheck import Rechecker
 from notices.regimes import Problem, default_fields, regime
 from notices.render import as_eml, as_pdf, deadline, document, message_id, parse_time, subject
 from notices.send import Mailer, SendError
+from store.mailbox import mailbox_problem
 from store.notices import (
     CONTACT_LEVELS,
     Notice,
@@ -69,6 +70,20 @@ class NoticeError(Exception):
     """A notice action that is refused (invalid notice, wrong state, send failure)."""
 
 
+class RecipientError(NoticeError):
+    """The recipient given is not exactly one e-mail address (:mod:`store.mailbox`)."""
+
+
+def check_recipient(recipient: str) -> str:
+    """``recipient`` without outer blanks if it is empty (a draft may choose later) or one
+    e-mail address; RecipientError otherwise (a list, a line break, a display name...)."""
+    recipient = recipient.strip(" ")
+    problem = mailbox_problem(recipient) if recipient else None
+    if problem:
+        raise RecipientError(f"recipient: {problem}: {recipient[:80]!r}")
+    return recipient
+
+
 def _shift(ts: str, hours: float) -> str:
     return (parse_time(ts) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -89,8 +104,10 @@ class NoticeDesk:
         username: str,
         notifier: dict[str, str],
     ) -> Notice:
-        """A new draft naming ``hits`` (confirmed hits on ``host``)."""
+        """A new draft naming ``hits`` (confirmed hits on ``host``); RecipientError if
+        ``recipient`` is neither empty nor one e-mail address."""
         regime(regime_key)
+        recipient = check_recipient(recipient)
         if level not in CONTACT_LEVELS:
             raise NoticeError(f"unknown contact level {level!r}")
         bad = [h.id for h in hits if h.status != "confirmed" or h.site != host]
@@ -124,15 +141,17 @@ class NoticeDesk:
             raise NoticeError("only a draft can be edited")
         regime(regime_key)
         notice = self.store.update_notice(
-            notice_id, fields=fields, recipient=recipient.strip(), regime=regime_key
+            notice_id, fields=fields, recipient=check_recipient(recipient), regime=regime_key
         )
         self._event(notice_id, username, "edited")
         return notice
 
     def problems(self, notice: Notice) -> list[Problem]:
         out = regime(notice.regime).problems(notice.fields, [u.url for u in notice.urls])
-        if "@" not in notice.recipient:
+        if not notice.recipient.strip():
             out.append(Problem("recipient", "choose the recipient's e-mail address"))
+        elif problem := mailbox_problem(notice.recipient):
+            out.append(Problem("recipient", f"the recipient is not one e-mail address: {problem}"))
         return out
 
     # -- rendering ----------------------------------------------------------------------------
@@ -144,6 +163,9 @@ class NoticeDesk:
         return as_pdf(document(notice, sent, self.parent(notice)), subject(notice))
 
     def eml(self, notice: Notice, sender: str) -> bytes:
+        """The notice as an e-mail file; RecipientError if its stored recipient is not one
+        address (it would not make a valid ``To:`` header)."""
+        check_recipient(notice.recipient)
         sent = notice.sent_at or self.clock()
         msg = as_eml(notice, sent, sender, self.pdf(notice), self.parent(notice))
         return msg.as_bytes()
@@ -262,7 +284,9 @@ class NoticeDesk:
         self, notice: Notice, level: str, recipient: str, username: str, reason: str
     ) -> Notice:
         """A new draft for the URLs of ``notice`` still online: a reminder (same level) or
-        an escalation (a later level)."""
+        an escalation (a later level). RecipientError if ``recipient`` is neither empty
+        nor one e-mail address."""
+        recipient = check_recipient(recipient)
         online = tuple(
             replace(u, notice_id=0) for u in notice.urls if u.state in ("online", "reappeared")
         )
@@ -324,7 +348,11 @@ class NoticeDesk:
                 level, reason, recipient = contact.level, "escalation", contact.email
             else:
                 recipient = notice.recipient
-            child = self.follow_up(notice, level, recipient, "scheduler", reason)
+            try:
+                child = self.follow_up(notice, level, recipient, "scheduler", reason)
+            except RecipientError as exc:  # a row from before the address rule
+                log.warning("no %s of notice %s: %s", reason, notice.id, exc)
+                continue
             (summary.escalations if reason == "escalation" else summary.reminders).append(child.id)
             if policy.auto_send and mailer is not None and not self.problems(child):
                 try:

@@ -280,7 +280,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 # -- crawling and hits ----------------------------------------------------------------------
-def cmd_crawl(args: argparse.Namespace) -> None:
+def cmd_crawl(args: argparse.Namespace) -> int:
     from radar.crawl import run_crawls
     from radar.report import print_crawl_summary
 
@@ -299,6 +299,9 @@ def cmd_crawl(args: argparse.Namespace) -> None:
         log_level="INFO" if args.verbose else "WARNING",
     )
     print_crawl_summary(run, targets)
+    for target_id, problem in sorted(run.failed.items()):
+        print(f"radar: error: target #{target_id} not crawled: {problem}", file=sys.stderr)
+    return 0 if run.ok else 1
 
 
 def cmd_hits(args: argparse.Namespace) -> None:

@@ -22,6 +22,7 @@ from crawler.spider import TargetSpider
 from matcher import MatchWorker
 from store import CrawlReport, SqlStore, Target
 from store.evidence import Evidence
+from store.models import target_url_problem
 from wire import HASHES_TOPIC, HashRecord, utc_now
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,15 @@ class CrawlRun:
     reports: list[CrawlReport] = field(default_factory=list)
     seconds: float = 0.0
     hits: int = 0
-    spiders: list[Any] = field(default_factory=list)  # in the order of the targets
+    spiders: list[Any] = field(default_factory=list)  # in the order of the targets; None: not run
     matched: dict[int, dict[str, str]] = field(default_factory=dict)  # target -> label: sha
+    failed: dict[int, str] = field(default_factory=dict)  # target id -> why it was not crawled
+
+    @property
+    def ok(self) -> bool:
+        """Whether every target was crawled (refusals and HTTP errors inside a crawl are
+        counted in its report; they do not make a run fail)."""
+        return not self.failed
 
 
 class EvidenceKeeper:
@@ -156,6 +164,11 @@ def run_crawls(
     process). ``settings`` overrides Scrapy settings (tests: short retry delays, a DNS
     stub); ``incremental=False`` ignores what earlier crawls remembered. ``spider_cls``
     and ``save_reports=False`` serve re-checks (:mod:`radar.recheck`).
+
+    A target whose URL cannot be crawled (a row stored before URLs were checked on the
+    way in: a blank in the host, port 99999) is not started: its report ends with
+    ``bad_url`` and counts ``error:bad_url``, its spider is None, the run's
+    ``failed`` names it, and the other targets are crawled.
     """
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import task
@@ -184,9 +197,17 @@ def run_crawls(
     for name in ("scrapy", "twisted", "py.warnings", "scrapy-playwright", "asyncio"):
         logging.getLogger(name).setLevel(log_level)
     logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)
-    crawlers = []
+    crawlers: list[Any] = []  # None where the target was not started
     started_at = {}
+    failed: dict[int, str] = {}
     for target in targets:
+        started_at[target.id] = utc_now()
+        problem = target_url_problem(target.url)
+        if problem:
+            log.error("target #%d not crawled: %s", target.id, problem)
+            failed[target.id] = problem
+            crawlers.append(None)
+            continue
         crawler = process.create_crawler(spider_cls)
         crawler.settings.setdict(
             {
@@ -204,33 +225,40 @@ def run_crawls(
             priority="spider",
         )
         crawlers.append(crawler)
-        started_at[target.id] = utc_now()
         process.crawl(crawler, target=target, state=store if incremental else None)
     started = time.monotonic()
+    running = [crawler for crawler in crawlers if crawler is not None]
     ticker = None
     if progress is not None:
-        ticker = task.LoopingCall(_progress, crawlers, worker, started, progress)
+        ticker = task.LoopingCall(_progress, running, worker, started, progress)
         ticker.start(1.0 if progress.isatty() else 5.0, now=False)
-    process.start()
+    if running:
+        process.start()
     if ticker is not None and ticker.running:
         ticker.stop()
     if progress is not None:
-        _progress(crawlers, worker, started, progress, final=True)
+        _progress(running, worker, started, progress, final=True)
     run = CrawlRun(
         seconds=time.monotonic() - started,
         hits=worker.stats["hits"],
-        spiders=[crawler.spider for crawler in crawlers],
+        spiders=[None if crawler is None else crawler.spider for crawler in crawlers],
         matched=keeper.matched,
+        failed=failed,
     )
     for target, crawler in zip(targets, crawlers, strict=True):
-        stats = crawler.stats.get_stats() if crawler.stats else {}
+        stats = crawler.stats.get_stats() if crawler is not None and crawler.stats else {}
+        counts = report_counts(stats, worker.stats[f"hits/target/{target.id}"])
+        reason = str(stats.get("finish_reason", "unknown"))
+        if target.id in failed:
+            counts["error:bad_url"] = 1
+            reason = "bad_url"
         report = CrawlReport(
             case_id=target.case_id,
             target_id=target.id,
             started_at=started_at[target.id],
             finished_at=utc_now(),
-            finish_reason=str(stats.get("finish_reason", "unknown")),
-            counts=report_counts(stats, worker.stats[f"hits/target/{target.id}"]),
+            finish_reason=reason,
+            counts=counts,
         )
         run.reports.append(store.save_crawl_report(report) if save_reports else report)
     return run

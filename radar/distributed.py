@@ -4,19 +4,22 @@ crawl frontier, and the crawler and matcher roles. Registered by :mod:`radar.cli
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from radar.schedule import Round
 from store import SqlStore, Target
+from store.models import target_url_problem
+
+log = logging.getLogger(__name__)
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from radar import servers
-
     import shlex
 
+    from radar import servers
     from store.db import display, upgrade
 
     only = args.kafka_only or args.elasticsearch_only
@@ -93,12 +96,18 @@ def cmd_bank_sync(args: argparse.Namespace) -> None:
 
 def seed_targets(targets: list[Target], bus: Any, stamp: str) -> list[str]:
     """Publish each target's seed page as a new crawl round (``<target id>@<stamp>``);
-    return the round ids. Blocks until Kafka acknowledged every seed."""
+    return the round ids. Blocks until Kafka acknowledged every seed. A stored target
+    whose URL cannot be crawled is logged and left out (every crawler would refuse its
+    seed as a dead letter)."""
     from crawler.spider import seed_request
     from wire import FRONTIER_TOPIC
 
     rounds = []
     for target in targets:
+        problem = target_url_problem(target.url)
+        if problem:
+            log.error("target #%d not seeded: %s", target.id, problem)
+            continue
         seed = replace(seed_request(target), crawl_id=f"{target.id}@{stamp}")
         bus.publish(FRONTIER_TOPIC, seed.key, seed.to_json())
         rounds.append(seed.crawl_id)

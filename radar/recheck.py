@@ -78,13 +78,17 @@ def recheck_in_process(
     results = []
     for target, spider in zip(targets, run.spiders, strict=True):
         matched = run.matched.get(target.id, {})
-        status, detail = verdict(spider.outcome, list(matched))
+        if spider is None:  # not fetched: the URL cannot be crawled (run.failed says why)
+            status, detail, http_status = "error", "could not fetch: bad_url", 0
+        else:
+            status, detail = verdict(spider.outcome, list(matched))
+            http_status = spider.outcome.http_status
         result = RecheckResult(
             url=target.url,
             status=status,
             checked_at=utc_now(),
             case_id=target.case_id,
-            http_status=spider.outcome.http_status,
+            http_status=http_status,
             content_sha256=next(iter(matched.values()), ""),
             detail=detail,
             matched=tuple(sorted(matched)),

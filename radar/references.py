@@ -74,7 +74,7 @@ def _entry(case_id: str, data: dict[str, Any], where: str, n: int) -> list[Refer
     quality_raw = data.get("quality")
     try:
         quality = None if quality_raw in (None, "") else int(quality_raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 is a float inf
         raise ValueError(f"{where}: quality {quality_raw!r} is not a whole number") from None
     if quality is not None and not 0 <= quality <= 100:
         raise ValueError(f"{where}: quality {quality} is not 0..100")
@@ -112,8 +112,10 @@ def parse_hash_list(case_id: str, text: str, fmt: str = "auto") -> list[Referenc
     if fmt == "json":
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError("not valid JSON: nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, and an integer over the digit limit
+            raise ValueError(f"not valid JSON: {str(exc)[:200]}") from None
         if isinstance(data, dict):
             data = data.get("references", data.get("hashes"))
         if not isinstance(data, list):

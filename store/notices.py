@@ -9,12 +9,16 @@ no hit store. Times are ISO 8601 UTC strings.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from store.base import StoreError
 from store.db import Database
+from store.mailbox import check_mailbox, mailbox_problem
+
+log = logging.getLogger(__name__)
 
 NOTICE_STATES = ("draft", "sent", "acknowledged", "removed", "still-online", "reappeared")
 OPEN_STATES = ("sent", "acknowledged", "still-online", "reappeared")
@@ -39,8 +43,7 @@ class Contact:
             raise ValueError(f"contact level must be one of {CONTACT_LEVELS}")
         if self.source not in CONTACT_SOURCES:
             raise ValueError(f"contact source must be one of {CONTACT_SOURCES}")
-        if "@" not in self.email or " " in self.email.strip():
-            raise ValueError(f"not an e-mail address: {self.email!r}")
+        check_mailbox(self.email)  # ValueError: not exactly one e-mail address
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,11 @@ class NoticeStore(Protocol):
         """Insert, or update the contact with the same host, level and e-mail."""
         ...
 
-    def contacts(self, host: str | None = None) -> list[Contact]: ...
+    def contacts(self, host: str | None = None) -> list[Contact]:
+        """Contacts (of ``host``); rows whose address breaks :mod:`store.mailbox` are left
+        out (stored by an older version), so they are never offered or mailed."""
+        ...
+
     def delete_contact(self, contact_id: int) -> None: ...
     def create_notice(self, notice: Notice) -> Notice: ...
     def get_notice(self, notice_id: int) -> Notice:
@@ -158,19 +165,25 @@ class SqlNoticeStore(Database):
             sql += " WHERE host=?"
             args = (host.lower(),)
         rows = self._db.execute(sql + " ORDER BY host, level, id", args)
-        return [
-            Contact(
-                r["host"],
-                r["level"],
-                r["email"],
-                r["name"],
-                r["source"],
-                r["note"],
-                r["updated_at"],
-                r["id"],
+        out = []
+        for r in rows:
+            problem = mailbox_problem(r["email"])
+            if problem:  # stored before the address rule (a hostile security.txt): never used
+                log.warning("contact #%d of %s skipped: %s", r["id"], r["host"], problem)
+                continue
+            out.append(
+                Contact(
+                    r["host"],
+                    r["level"],
+                    r["email"],
+                    r["name"],
+                    r["source"],
+                    r["note"],
+                    r["updated_at"],
+                    r["id"],
+                )
             )
-            for r in rows
-        ]
+        return out
 
     def delete_contact(self, contact_id: int) -> None:
         with self._tx() as db:

@@ -19,7 +19,15 @@ from store.base import StoreError
 from store.crawlstate import CrawlStateMixin, target_of
 from store.db import Database, IntegrityError
 from store.hitquery import HitQuery
-from store.models import HIT_STATUSES, Case, CrawlReport, Reference, Target, check_case_id
+from store.models import (
+    HIT_STATUSES,
+    Case,
+    CrawlReport,
+    Reference,
+    Target,
+    check_case_id,
+    target_url_problem,
+)
 from store.sighting import first_sighting, merge
 from wire import Hit, MatchEvidence, utc_now
 
@@ -125,6 +133,11 @@ class SqlStore(Database, CrawlStateMixin):
 
     # -- targets and crawl reports -------------------------------------------------------
     def add_target(self, target: Target) -> Target:
+        """Store a new target; ValueError if its URL cannot be crawled (see
+        :func:`store.models.target_url_problem`), StoreError for an unknown case."""
+        problem = target_url_problem(target.url)
+        if problem:
+            raise ValueError(problem)
         self.get_case(target.case_id)
         target = replace(target, created_at=target.created_at or utc_now())
         with self._tx() as db:

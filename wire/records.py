@@ -61,13 +61,14 @@ def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> An
 
 
 def check_url(value: str, key: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host (no blank in it, a valid port
-    if any) and no control characters."""
+    """``value`` if it is an absolute http(s) URL with a host (no blank in it, a port in
+    1..65535 if any) and no control characters."""
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
         ok = parts.scheme in ("http", "https") and bool(host) and " " not in host
-        parts.port  # noqa: B018 -- raises ValueError for a port that is no number or > 65535
+        # .port raises ValueError for a port that is no number or > 65535; 0 is no port
+        ok = ok and parts.port != 0
     except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/x"
         ok = False
     if not ok or _URL_FORBIDDEN.search(value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -10,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from notices.contacts import from_directory, from_security_txt, load_directory
 from notices.regimes import REGIMES, regime
 from notices.render import as_text, deadline, document, reference
-from notices.tracking import NoticeError
+from notices.tracking import NoticeError, RecipientError
 from review import queue
 from review.auth import Legal
 from review.web import audit, redirect, render, services
@@ -19,6 +20,21 @@ from store.hitquery import HitQuery
 from store.notices import CONTACT_LEVELS, NOTICE_STATES, Contact, Notice
 
 router = APIRouter()
+
+
+def _form_error(request: Request, session: Legal, detail: str, back: str) -> Response:
+    """A refused form field (an address that is not one e-mail address...): HTTP 422 with
+    the reason and a link back to the form, nothing stored. ``detail`` is escaped by the
+    template; ``back`` is a local path."""
+    return render(
+        request,
+        session,
+        "error.html",
+        status=422,
+        title="Not saved: check the form",
+        detail=detail,
+        back=back if back.startswith("/") and not back.startswith("//") else "/notices",
+    )
 
 
 def _notice(request: Request, notice_id: int) -> Notice:
@@ -104,6 +120,8 @@ async def create_notice(request: Request, session: Legal) -> Response:
             session.user.username,
             queue.settings(s)["notifier"],
         )
+    except RecipientError as exc:
+        return _form_error(request, session, str(exc), f"/notices/new?host={quote(host)}")
     except (NoticeError, ValueError) as exc:
         return redirect(f"/notices/new?host={host}", f"Not created: {exc}")
     audit(request, session, "draft notice", str(notice.id), f"{host} {len(hits)} URLs")
@@ -152,6 +170,8 @@ async def save_notice(request: Request, session: Legal, notice_id: int) -> Respo
         services(request).desk.update_draft(
             notice_id, session.user.username, values, str(form.get("recipient", "")), reg.key
         )
+    except RecipientError as exc:
+        return _form_error(request, session, str(exc), f"/notices/{notice_id}")
     except NoticeError as exc:
         return redirect(f"/notices/{notice_id}", f"Not saved: {exc}")
     audit(request, session, "edit notice", str(notice_id))
@@ -186,9 +206,13 @@ def notice_pdf(request: Request, session: Legal, notice_id: int) -> Response:
 def notice_eml(request: Request, session: Legal, notice_id: int) -> Response:
     s = services(request)
     notice = _notice(request, notice_id)
+    try:
+        eml = s.desk.eml(notice, s.mailer.sender)
+    except RecipientError as exc:  # stored before the address rule: fix the draft first
+        return _form_error(request, session, str(exc), f"/notices/{notice_id}")
     audit(request, session, "export notice eml", str(notice_id))
     return Response(
-        s.desk.eml(notice, s.mailer.sender),
+        eml,
         media_type="message/rfc822",
         headers={"Content-Disposition": f'attachment; filename="{reference(notice)}.eml"'},
     )
@@ -237,6 +261,8 @@ def follow_up(
     reason = "reminder" if level == notice.level else "escalation"
     try:
         child = s.desk.follow_up(notice, level, recipient, session.user.username, reason)
+    except RecipientError as exc:
+        return _form_error(request, session, str(exc), f"/notices/{notice_id}")
     except NoticeError as exc:
         return redirect(f"/notices/{notice_id}", str(exc))
     audit(request, session, f"draft {reason}", str(child.id), f"of notice {notice_id}")
@@ -274,10 +300,12 @@ def add_contact(
     s = services(request)
     try:
         contact = s.notices.save_contact(
-            Contact(host.strip().lower(), level, email.strip(), name, "manual", note, s.now())
+            Contact(host.strip().lower(), level, email.strip(" "), name, "manual", note, s.now())
         )
-    except ValueError as exc:
-        return redirect(back if back.startswith("/") else "/contacts", f"Not saved: {exc}")
+    except ValueError as exc:  # not one e-mail address, an unknown level
+        return _form_error(
+            request, session, str(exc), back if back.startswith("/") else "/contacts"
+        )
     audit(request, session, "add contact", contact.host, f"{contact.level} {contact.email}")
     return redirect(
         back if back.startswith("/") else "/contacts", f"Contact {contact.email} saved."

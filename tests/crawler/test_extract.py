@@ -485,3 +485,10 @@ def test_image_ref_is_frozen_and_slotted() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ref.url = "https://example.org/b.jpg"  # type: ignore[misc]
     assert not hasattr(ref, "__dict__")
+
+
+@pytest.mark.parametrize("port", ["0", "99999"])
+def test_a_url_with_an_impossible_port_is_dropped(port: str) -> None:
+    # Found by tests/fuzz: it passed extraction and became a dead letter on the wire.
+    html = f'<img src="http://h.example:{port}/a.jpg"><a href="http://h.example:{port}/p">p</a>'
+    assert extract_images(html, BASE) == [] and extract_links(html, BASE) == []

@@ -205,3 +205,14 @@ def test_resolver_allow_list_and_unknown_names() -> None:
     assert resolver.resolve_now("local.test") == "127.0.0.1"
     with pytest.raises(DNSLookupError):
         resolver.resolve_now("nowhere.test")
+
+
+def test_a_feed_or_sitemap_with_a_broken_url_keeps_its_other_links() -> None:
+    # Found by tests/fuzz: "http://[::1/x" raised ValueError out of parse_xml (the whole
+    # sitemap was lost), and a blank in a host or port 99999 passed as a page URL.
+    body = (
+        b"<urlset><url><loc>http://[::1/x</loc></url><url><loc>http://a b.example/</loc></url>"
+        b"<url><loc>http://h.example:99999/</loc></url><url><loc>https://a.test/ok</loc></url>"
+        b"</urlset>"
+    )
+    assert parse_xml(body, "https://a.test/sitemap.xml").pages == ["https://a.test/ok"]

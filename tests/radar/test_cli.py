@@ -136,6 +136,9 @@ def test_import_hash_lists(db: Path, tmp_path: Path) -> None:
         ('{"references": ', "not valid JSON"),
         ("ab" * 32 + ",x,abc\n", "quality 'abc' is not a whole number"),
         ("", "hash list is empty"),
+        # Found by tests/fuzz: these raised RecursionError and OverflowError (tracebacks).
+        ("[" * 5000, "nested too deeply"),
+        ('[{"pdq": "' + "ab" * 32 + '", "quality": 1e400}]', "is not a whole number"),
     ],
 )
 def test_malformed_hash_list_changes_nothing(
