@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ from review.services import Services
 from review.settings import ReviewSettings
 from review.web import render
 from store.base import StoreError
-from store.db import Database, DatabaseError
+from store.db import DatabaseError, answers
 
 log = logging.getLogger(__name__)
 READY_SECONDS = 2.0
@@ -135,10 +135,8 @@ _STORE_ERRORS: tuple[type[Exception], ...] = (StoreError, *DatabaseError)
 
 
 def _store_answers(db: str) -> None:
-    """Raise StoreError or the driver's error unless the store opens and answers a query
-    (a fresh connection: the probe must not reuse one a stuck request holds)."""
-    with closing(Database(db)) as conn:
-        conn.ping()
+    """Raise StoreError or the driver's error unless the store answers a query."""
+    answers(db)
 
 
 def _scheduler(services: Services, stop: threading.Event) -> None:

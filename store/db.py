@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -105,16 +106,43 @@ def _pg_sql(sql: str) -> str:
 
 
 class _PgConnection:
-    """The part of the sqlite3 connection API the stores use, on psycopg."""
+    """The part of the sqlite3 connection API the stores use, on psycopg.
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    The stores a thread opens on one URL share one server connection (a review worker
+    thread holds a case, a review and a notice store): a replica then needs one
+    connection per thread, not three. It closes when the last of them closes."""
+
+    _mine = threading.local()  # per thread: url -> [connection, users]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        shared = self._shared()
+        if url not in shared:
+            conn = psycopg.connect(
+                _libpq_url(url), autocommit=True, row_factory=_rows, connect_timeout=10
+            )
+            shared[url] = [conn, 0]
+        shared[url][1] += 1
+        self.conn = shared[url][0]
+
+    @classmethod
+    def _shared(cls) -> dict[str, list[Any]]:
+        if not hasattr(cls._mine, "by_url"):
+            cls._mine.by_url = {}
+        return cls._mine.by_url
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(_pg_sql(sql), tuple(params))
 
     def close(self) -> None:
-        self.conn.close()
+        shared = self._shared()
+        entry = shared.get(self.url)
+        if entry is None or entry[0] is not self.conn:  # closed already, or another thread's
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            del shared[self.url]
+            self.conn.close()
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,12 +172,9 @@ class Database:
         self._db: Any
         if self.dialect == "postgresql":
             try:
-                conn = psycopg.connect(
-                    _libpq_url(self.path), autocommit=True, row_factory=_rows, connect_timeout=10
-                )
+                self._db = _PgConnection(self.path)
             except psycopg.Error as exc:
                 raise StoreError(f"cannot reach the database {display(target)}: {exc}") from None
-            self._db = _PgConnection(conn)
             current = _current_revision(self._db)
             if current != head_revision():
                 self._db.close()
@@ -254,6 +279,18 @@ def _sqlite_create(db: sqlite3.Connection, head: str) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def answers(target: str | Path, timeout: float = 2.0) -> None:
+    """Raise unless the store answers a query on a fresh connection (readiness probes:
+    a SQLite file is opened read-only, never created)."""
+    if is_postgres(target):
+        with psycopg.connect(_libpq_url(str(target)), connect_timeout=max(1, int(timeout))) as c:
+            c.execute("SELECT 1").fetchall()
+        return
+    uri = f"file:{Path(target)}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as conn:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
 
 
 def upgrade(target: str | Path) -> tuple[str | None, str]:

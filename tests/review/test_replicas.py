@@ -24,7 +24,7 @@ def env(tmp_path: Path, kodak: list[Path], service_db: str) -> Iterator[Env]:
 
 @pytest.fixture
 def replicas(env: Env) -> Iterator[tuple[str, str]]:
-    other = Services(env.settings, mailer=env.services.mailer)  # its own connections
+    other = Services(env.settings, mailer=env.services.mailer)  # its own stores and caches
     with live_app(env) as first, live_app(env, other) as second:
         yield first, second
 

@@ -136,3 +136,18 @@ def test_replicas_lease_a_target_once_and_merge_sightings(service_db: str) -> No
     (only,) = setup.hits("c1")
     assert only.last_seen == "2026-01-01T00:00:07Z" and 1 <= only.seen_count <= 8
     setup.close()
+
+
+def test_the_readiness_query_answers_on_both_backends_and_creates_nothing(
+    service_db: str, tmp_path: Path
+) -> None:
+    from store.db import DatabaseError, answers
+
+    SqlStore(service_db).close()
+    answers(service_db)
+    with pytest.raises(DatabaseError):
+        answers(tmp_path / "nowhere" / "radar.db")
+    assert not (tmp_path / "nowhere").exists()
+    if service_db.startswith("postgresql"):
+        with pytest.raises(DatabaseError):
+            answers(service_db.rsplit("/", 1)[0] + "/no_such_database")
