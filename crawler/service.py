@@ -3,7 +3,10 @@
 Reads ``RADAR_KAFKA_*`` (see :class:`bus.kafka.KafkaSettings`), ``RADAR_CRAWLER_GROUP``,
 ``RADAR_ALLOWED_NETWORKS`` (comma-separated CIDRs the crawler may reach although they are
 private: for tests only), ``RADAR_LOG_LEVEL``, ``RADAR_HEALTH_PORT`` (probes and metrics,
-see :mod:`ops.health`). Pages of ``render="browser"`` targets are rendered by Debian's
+see :mod:`ops.health`), ``RADAR_DB`` (optional: the shared service store, a
+``postgresql://`` URL in the deployment; with it crawls are incremental as in the
+embedded mode: every crawler reads and writes the validators and hashes of the pages and
+images it fetched there). Pages of ``render="browser"`` targets are rendered by Debian's
 Chromium when it is installed (it is in the image), as in the embedded crawl. Runs until
 SIGTERM, then finishes what it holds and commits.
 """
@@ -31,6 +34,7 @@ class CrawlerSettings:
     group_id: str = "radar-crawlers"
     allowed_networks: tuple[str, ...] = ()
     log_level: str = "INFO"
+    db: str = ""  # the service store for incremental crawl state; "" for none
 
     def __post_init__(self) -> None:
         parse_networks(self.allowed_networks)  # validates
@@ -45,6 +49,7 @@ class CrawlerSettings:
             group_id=env.get("RADAR_CRAWLER_GROUP", "radar-crawlers"),
             allowed_networks=networks,
             log_level=env.get("RADAR_LOG_LEVEL", "INFO").upper(),
+            db=env.get("RADAR_DB", ""),
         )
 
 
@@ -64,12 +69,17 @@ def main() -> None:
     except BrowserMissing as exc:
         log.warning("no Chromium (%s): render=browser pages are fetched as served", exc)
         browser = False
+    state = None
+    if settings.db:  # used on the reactor's thread only, as in the embedded crawl
+        from store import SqlStore
+
+        state = SqlStore(settings.db)
     scrapy_settings = crawl_settings(
-        bus, settings.allowed_networks, log_level=settings.log_level, browser=browser
+        bus, settings.allowed_networks, log_level=settings.log_level, browser=browser, state=state
     )
     process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
     crawler = process.create_crawler(FrontierSpider)
-    process.crawl(crawler, kafka=settings.kafka, group_id=settings.group_id)
+    process.crawl(crawler, kafka=settings.kafka, group_id=settings.group_id, state=state)
     health = HealthServer(
         "crawler",
         ready=lambda: getattr(crawler.spider, "consumer", None) is not None,
@@ -81,3 +91,5 @@ def main() -> None:
     process.start()
     health.stop()
     bus.close()
+    if state is not None:
+        state.close()

@@ -38,7 +38,9 @@ def wait_until(
 
 
 class Stack:
-    def __init__(self, servers: Servers, workdir: Path, partitions: int = 4) -> None:
+    def __init__(self, servers: Servers, workdir: Path, partitions: int = 4, db: str = "") -> None:
+        """``db``: the shared service store (a PostgreSQL URL, as deployed); default a
+        SQLite file in ``workdir``."""
         run = uuid.uuid4().hex[:8]
         self.workdir = workdir
         self.env = {
@@ -50,7 +52,7 @@ class Stack:
             "RADAR_MATCHER_GROUP": f"matchers-{run}",
             "RADAR_CRAWLER_GROUP": f"crawlers-{run}",
             "RADAR_ALLOWED_NETWORKS": "127.0.0.1/32",
-            "RADAR_DB": str(workdir / "radar.db"),
+            "RADAR_DB": db or str(workdir / "radar.db"),
             "RADAR_MATCHER_MAX_BACKOFF": "2",
             "RADAR_LOG_LEVEL": "INFO",
         }

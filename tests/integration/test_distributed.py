@@ -27,8 +27,8 @@ PARTITIONS = 4
 
 
 @pytest.fixture
-def stack(servers: Servers, tmp_path: Path) -> Iterator[Stack]:
-    s = Stack(servers, tmp_path, PARTITIONS)
+def stack(servers: Servers, tmp_path: Path, postgres_db: str) -> Iterator[Stack]:
+    s = Stack(servers, tmp_path, PARTITIONS, db=postgres_db)  # the store of every role
     yield s
     s.stop()
 

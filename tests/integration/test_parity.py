@@ -9,7 +9,6 @@ every frontier record and the matchers every hash record.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +27,8 @@ PARTITIONS = 4
 
 
 @pytest.fixture
-def stack(servers: Servers, tmp_path: Path) -> Iterator[Stack]:
-    s = Stack(servers, tmp_path, PARTITIONS)
+def stack(servers: Servers, tmp_path: Path, postgres_db: str) -> Iterator[Stack]:
+    s = Stack(servers, tmp_path, PARTITIONS, db=postgres_db)  # the store of every role
     yield s
     s.stop()
 
@@ -90,19 +89,23 @@ def test_embedded_and_distributed_find_the_same_hits(
         DemoServer(DemoSite({}, [], [], {})) as lists,
     ):
         lists.site = listing_site(site, lists.base_url)
-        stack.radar("case", "create", "demo")
-        stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
-        stack.radar("case", "add-target", "demo", main.base_url + "/", "--max-depth", "4")
-        for url, kind, render in (
-            (chan.base_url + "/s/snapshare", "telegram", "http"),
-            (lists.base_url + "/feed.xml", "feed", "http"),
-            (lists.base_url + "/sitemap.xml", "sitemap", "http"),
-            (gallery.base_url + "/js-gallery", "website", "browser"),
-        ):
-            stack.radar("target", "add", "demo", url, "--kind", kind, "--render", render)
         embedded_db = tmp_path / "embedded.db"
-        with sqlite3.connect(stack.env["RADAR_DB"]) as source, sqlite3.connect(embedded_db) as copy:
-            source.backup(copy)
+        for db in (stack.env["RADAR_DB"], str(embedded_db)):  # shared PostgreSQL; SQLite
+            stack.radar("--db", db, "case", "create", "demo")
+            refs_ = map(str, site.references.values())
+            stack.radar("--db", db, "case", "add-references", "demo", *refs_)
+            stack.radar(
+                "--db", db, "case", "add-target", "demo", main.base_url + "/", "--max-depth", "4"
+            )
+            for url, kind, render in (
+                (chan.base_url + "/s/snapshare", "telegram", "http"),
+                (lists.base_url + "/feed.xml", "feed", "http"),
+                (lists.base_url + "/sitemap.xml", "sitemap", "http"),
+                (gallery.base_url + "/js-gallery", "website", "browser"),
+            ):
+                stack.radar(
+                    "--db", db, "target", "add", "demo", url, "--kind", kind, "--render", render
+                )
 
         started = time.monotonic()
         stack.radar(
@@ -137,6 +140,18 @@ def test_embedded_and_distributed_find_the_same_hits(
             "website": main.base_url,
         }
 
+    # Both modes keep incremental crawl state: every website target's seed page has its
+    # validators, images and links in the store of its mode (PostgreSQL, shared by the
+    # two crawlers, for the distributed one), and every hit image outside the channel
+    # (whose photos are remembered by post) its hashes.
+    for db in (stack.env["RADAR_DB"], str(embedded_db)):
+        store = SqlStore(db)
+        for target in store.targets("demo"):
+            if target.kind == "website":  # channels and lists are parsed whole each round
+                assert store.page_state(target.id, target.url) is not None, (db, target.url)
+        plain = [url for url, _, _ in embedded if not url.startswith(prefixes["channel"])]
+        assert plain and all(store.image_state(url) is not None for url in plain), db
+        store.close()
     kinds = {k: {h for h in embedded if h[0].startswith(v)} for k, v in prefixes.items()}
     assert all(kinds.values()), f"a target kind found nothing embedded: {kinds}"
     assert distributed == embedded
