@@ -17,13 +17,26 @@ Limits, so that a hostile page cannot blow up memory or time:
 * malformed HTML, URLs or descriptors never raise: the bad item is skipped;
 * libxml2 stops parsing at a nesting depth of about 2000 elements, so content after
   such a tree is not seen;
-* CSS is scanned with regular expressions: only ``url(...)`` in ``background`` /
-  ``background-image`` declarations is found (no ``image-set()`` strings, no CSS escapes);
-  backslashes in URLs are not turned into slashes as browsers do.
+* CSS is scanned with regular expressions: only ``url(...)`` and ``image-set()`` /
+  ``-webkit-image-set()`` candidates (``url()`` or bare strings) in ``background`` /
+  ``background-image`` declarations are found (no CSS escapes); backslashes in URLs are
+  not turned into slashes as browsers do;
+* JSON-LD blocks that are not valid JSON are ignored; at most :data:`MAX_JSON_NODES`
+  values of one block are looked at.
+
+Where images are found (``how``): ``<img src>`` / ``srcset``, lazy ``data-*`` attributes,
+``<picture><source srcset>`` (and ``<source type="image/..." srcset>`` anywhere, e.g. in
+a ``<video>``), ``<video poster>``, ``<link rel=preload as=image>`` (``href`` and
+``imagesrcset``), ``og:image`` / ``twitter:image`` / ``itemprop=image`` meta data, JSON-LD
+``image`` / ``thumbnailUrl`` / ``thumbnail`` (strings, lists, ``ImageObject`` ``url`` /
+``contentUrl``, nested and in ``@graph``), inline SVG ``<image href>`` / ``xlink:href``,
+CSS backgrounds (inline and ``<style>``; Telegram's photo wraps and video thumbnails are
+inline backgrounds) and links to image files.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,13 +50,15 @@ from wire.records import RecordError, check_url
 
 # fmt: off
 HOWS = ("img", "srcset", "data-src", "og:image", "twitter:image", "css-background",
-        "style-block", "link", "picture-source")
+        "style-block", "link", "picture-source", "video-poster", "preload", "itemprop",
+        "json-ld", "svg-image")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff",
                     ".avif", ".heic")
 # fmt: on
 MAX_IMAGES = 2000
 MAX_LINKS = 2000
 MAX_URL_LENGTH = 8192
+MAX_JSON_NODES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,8 @@ _LAZY_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-srcset", "dat
 _META_HOWS = {"og:image": "og:image", "og:image:url": "og:image",
               "og:image:secure_url": "og:image", "twitter:image": "twitter:image",
               "twitter:image:src": "twitter:image"}
+_ITEMPROPS = frozenset(("image", "thumbnailurl", "thumbnail"))
+_JSON_LD_KEYS = ("image", "thumbnailUrl", "thumbnail")
 # fmt: on
 _ASCII_WS = " \t\n\r\f"
 _TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
@@ -83,6 +100,14 @@ _CSS_BACKGROUND = re.compile(
     re.I,
 )
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^"'()\s]*))\s*\)""", re.I)
+# One left-to-right scan of a declaration value: url(), image-set( openers, parentheses and
+# strings; a string is an image only directly inside an image-set() (not in type(...)).
+_CSS_TOKEN = re.compile(
+    r"""(?P<set>(?<![\w-])(?:-webkit-)?image-set\()"""
+    r"""|(?P<url>url\(\s*(?:"[^"]*"|'[^']*'|[^"'()\s]*)\s*\))"""
+    r"""|(?P<open>\()|(?P<close>\))|"(?P<dq>[^"]*)"?|'(?P<sq>[^']*)'?""",
+    re.I,
+)
 
 
 def extract_images(html: str, base_url: str) -> list[ImageRef]:
@@ -226,12 +251,33 @@ def _image_candidates(element: Any, in_picture: bool) -> Iterator[tuple[str, str
     if tag == "img":
         yield "img", get("src")
         yield "srcset", largest_srcset_candidate(get("srcset") or "")
-    elif tag == "source" and in_picture:
-        yield "picture-source", largest_srcset_candidate(get("srcset") or "")
+    elif tag == "source":
+        kind = (get("type") or "").strip().lower()
+        # In a <picture> any source without a non-image type; elsewhere (a <video>'s
+        # sources, say) only one that says it is an image.
+        if kind.startswith("image/") or (in_picture and not kind):
+            yield "picture-source", largest_srcset_candidate(get("srcset") or "")
+    elif tag == "video":
+        yield "video-poster", get("poster")
     elif tag == "meta":
         key = (get("property") or get("name") or "").strip().lower()
         if key in _META_HOWS:
             yield _META_HOWS[key], get("content")
+        elif _ITEMPROPS.intersection((get("itemprop") or "").lower().split()):
+            yield "itemprop", get("content")
+    elif tag == "link":
+        rel = (get("rel") or "").lower().split()
+        if "preload" in rel and (get("as") or "").strip().lower() == "image":
+            yield "preload", get("href")
+            yield "preload", largest_srcset_candidate(get("imagesrcset") or "")
+        elif _ITEMPROPS.intersection((get("itemprop") or "").lower().split()):
+            yield "itemprop", get("href")
+    elif tag == "image":  # SVG <image>; also what an HTML parser makes <img> of
+        yield "svg-image", get("href") or get("xlink:href") or get("src")
+    elif tag == "script":
+        if (get("type") or "").split(";")[0].strip().lower() == "application/ld+json":
+            for url in _json_ld_urls(element.text or ""):
+                yield "json-ld", url
     elif tag in ("a", "area"):
         href = get("href")
         if _names_image_file(href):  # cheap pre-check; the caller checks the resolved URL
@@ -256,13 +302,71 @@ def _image_candidates(element: Any, in_picture: bool) -> Iterator[tuple[str, str
             yield "css-background", url
 
 
+def _json_ld_urls(text: str) -> Iterator[str]:
+    """Image URLs of one JSON-LD block: the values of ``image``, ``thumbnailUrl`` and
+    ``thumbnail`` anywhere in it (a string, a list, an object's ``url`` / ``contentUrl``)
+    and every ``ImageObject``'s; nothing if the block is not valid JSON."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    stack: list[Any] = [data]
+    budget = MAX_JSON_NODES
+    while stack and budget > 0:
+        node = stack.pop()
+        budget -= 1
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        types = node.get("@type")
+        if types == "ImageObject" or (isinstance(types, list) and "ImageObject" in types):
+            yield from _json_ld_strings(node.get("url"))
+            yield from _json_ld_strings(node.get("contentUrl"))
+        for key in _JSON_LD_KEYS:
+            value = node.get(key)
+            yield from _json_ld_strings(value)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict):  # an ImageObject without (or with) its @type
+                    yield from _json_ld_strings(item.get("url"))
+                    yield from _json_ld_strings(item.get("contentUrl"))
+        stack.extend(reversed([v for v in node.values() if isinstance(v, (dict, list))]))
+
+
+def _json_ld_strings(value: Any) -> Iterator[str]:
+    """``value`` if it is a string, the strings of it if it is a list, else nothing."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        yield from (v for v in value if isinstance(v, str))
+
+
 def _css_background_urls(css: str) -> Iterator[str]:
-    """url(...) values inside background / background-image declarations of ``css``."""
-    if "url(" not in css.lower():
+    """url(...) values and image-set() candidates inside background / background-image
+    declarations of ``css``, in order."""
+    lowered = css.lower()
+    if "url(" not in lowered and "image-set(" not in lowered:
         return
     for declaration in _CSS_BACKGROUND.finditer(_CSS_COMMENT.sub(" ", css)):
-        for match in _CSS_URL.finditer(declaration.group(1)):
-            yield _css_url_value(match)
+        depth = 0
+        sets: list[int] = []  # the depths at which an image-set( is open
+        for token in _CSS_TOKEN.finditer(declaration.group(1)):
+            kind = token.lastgroup
+            if kind == "url":
+                match = _CSS_URL.match(token.group())
+                if match is not None:
+                    yield _css_url_value(match)
+            elif kind in ("set", "open"):
+                depth += 1
+                if kind == "set":
+                    sets.append(depth)
+            elif kind == "close":
+                if sets and sets[-1] == depth:
+                    sets.pop()
+                depth = max(0, depth - 1)
+            elif sets and sets[-1] == depth:  # a bare string candidate of an image-set()
+                yield token.group("dq") if kind == "dq" else token.group("sq")
 
 
 def _css_url_value(match: re.Match[str]) -> str:

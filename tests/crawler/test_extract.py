@@ -14,6 +14,7 @@ from crawler.extract import (
     HOWS,
     IMAGE_EXTENSIONS,
     MAX_IMAGES,
+    MAX_JSON_NODES,
     MAX_LINKS,
     ImageRef,
     extract_images,
@@ -42,6 +43,11 @@ HOW_TEMPLATES = {
     "style-block": "<style>.hero { background: #000 url({u}) no-repeat; }</style>",
     "link": '<a href="{u}">full size</a>',
     "picture-source": '<picture><source srcset="{u} 640w"><img alt=""></picture>',
+    "video-poster": '<video poster="{u}" src="/clip.mp4"></video>',
+    "preload": '<link rel="preload" as="image" href="{u}">',
+    "itemprop": '<meta itemprop="image" content="{u}">',
+    "json-ld": '<script type="application/ld+json">{"@type": "Article", "image": "{u}"}</script>',
+    "svg-image": '<svg viewBox="0 0 10 10"><image href="{u}" width="10"/></svg>',
 }
 
 
@@ -492,3 +498,189 @@ def test_a_url_with_an_impossible_port_is_dropped(port: str) -> None:
     # Found by tests/fuzz: it passed extraction and became a dead letter on the wire.
     html = f'<img src="http://h.example:{port}/a.jpg"><a href="http://h.example:{port}/p">p</a>'
     assert extract_images(html, BASE) == [] and extract_links(html, BASE) == []
+
+
+# -- images everywhere a browser shows them (issue 14) ----------------------------------------
+
+
+def test_video_poster() -> None:
+    html = page('<video poster="/thumb.jpg" controls><source src="/clip.mp4"></video><video>')
+    assert images(html) == [("https://example.org/thumb.jpg", "video-poster")]
+
+
+def test_sources_with_an_image_type_anywhere_sources_of_other_types_never() -> None:
+    html = page(
+        '<video poster="/p.jpg"><source type="image/webp" srcset="/v.webp 1x, /v2.webp 2x">'
+        '<source type="video/mp4" srcset="/clip.mp4" src="/clip.mp4"></video>'
+        '<picture><source type=" IMAGE/AVIF " srcset="/a.avif">'
+        '<source type="video/mp4" srcset="/loop.mp4"><img src="/a.jpg"></picture>'
+    )
+    assert images(html) == [
+        ("https://example.org/p.jpg", "video-poster"),
+        ("https://example.org/v2.webp", "picture-source"),
+        ("https://example.org/a.avif", "picture-source"),
+        ("https://example.org/a.jpg", "img"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ('rel="preload" as="image" href="/hero.jpg"', ["/hero.jpg"]),
+        ('rel="PRELOAD" as=" Image " href="/hero.jpg"', ["/hero.jpg"]),
+        (
+            'rel="preload" as="image" href="/s.jpg" imagesrcset="/s.jpg 400w, /l.jpg 1600w"',
+            ["/s.jpg", "/l.jpg"],
+        ),
+        ('rel="preload" as="image" imagesrcset="/a.jpg 1x, /b.jpg 2x"', ["/b.jpg"]),
+        ('rel="preload" as="style" href="/site.css"', []),
+        ('rel="preload" href="/hero.jpg"', []),
+        ('rel="stylesheet" href="/hero.jpg"', []),
+        ('itemprop="image" href="/micro.jpg"', ["/micro.jpg"]),
+    ],
+)
+def test_link_preload_as_image(link: str, expected: list[str]) -> None:
+    found = images(page("", head=f"<link {link}>"))
+    assert [url for url, _ in found] == [f"https://example.org{p}" for p in expected]
+
+
+@pytest.mark.parametrize("itemprop", ["image", "thumbnailUrl", "Image", "name image", "thumbnail"])
+def test_meta_itemprop_image(itemprop: str) -> None:
+    html = page(f'<div itemscope><meta itemprop="{itemprop}" content="/m.jpg"></div>')
+    assert images(html) == [("https://example.org/m.jpg", "itemprop")]
+
+
+def test_meta_itemprop_other_ignored() -> None:
+    assert images(page('<meta itemprop="name" content="/m.jpg">')) == []
+
+
+@pytest.mark.parametrize(
+    ("json_ld", "expected"),
+    [
+        ('{"image": "/s.jpg"}', ["/s.jpg"]),
+        ('{"image": ["/a.jpg", "/b.jpg"]}', ["/a.jpg", "/b.jpg"]),
+        ('{"image": {"@type": "ImageObject", "url": "/o.jpg"}}', ["/o.jpg"]),
+        ('{"image": [{"contentUrl": "/c.jpg"}, {"url": ["/u.jpg"]}]}', ["/c.jpg", "/u.jpg"]),
+        (
+            '{"@type": "VideoObject", "contentUrl": "/v.mp4", "thumbnailUrl": ["/t.jpg"],'
+            ' "thumbnail": {"@type": "ImageObject", "contentUrl": "/t2.jpg"}}',
+            ["/t.jpg", "/t2.jpg"],
+        ),
+        (
+            '{"@context": "https://schema.org", "@graph": [{"@type": "WebPage",'
+            ' "primaryImageOfPage": {"@id": "#p"}}, {"@type": ["ImageObject"], "@id": "#p",'
+            ' "url": "/graph.jpg"}, {"@type": "Person", "image": {"url": "/face.jpg"}}]}',
+            ["/graph.jpg", "/face.jpg"],
+        ),
+        ('[{"image": "/one.jpg"}, {"image": "/two.jpg"}]', ["/one.jpg", "/two.jpg"]),
+        ('{"image": 7, "thumbnailUrl": null, "url": "/page.html", "logo": "/l.png"}', []),
+        ('{"image": "/a.jpg",}', []),  # not JSON: ignored, as a browser's parser would
+        ("{bad", []),
+        ("", []),
+        ("[" * 100_000, []),
+    ],
+)
+def test_json_ld_images(json_ld: str, expected: list[str]) -> None:
+    html = page("", head=f'<script type="application/ld+json">{json_ld}</script>')
+    assert images(html) == [(f"https://example.org{p}", "json-ld") for p in expected]
+
+
+def test_json_ld_only_in_ld_json_scripts() -> None:
+    html = page(
+        '<script>var x = {"image": "/js.jpg"}</script>'
+        '<script type="application/json">{"image": "/json.jpg"}</script>'
+        '<script type="Application/LD+JSON; charset=utf-8">{"image": "/ld.jpg"}</script>'
+    )
+    assert images(html) == [("https://example.org/ld.jpg", "json-ld")]
+
+
+def test_json_ld_node_budget() -> None:
+    many = ",".join(f'{{"image": "/{i}.jpg"}}' for i in range(30_000))
+    found = images(page(f'<script type="application/ld+json">[{many}]</script>'))
+    assert 0 < len(found) <= MAX_JSON_NODES
+
+
+def test_inline_svg_image() -> None:
+    html = page(
+        '<svg viewBox="0 0 10 10"><image xlink:href="/old.jpg"/><image href="/new.png"/>'
+        '<image href="/both.jpg" xlink:href="/ignored.jpg"/></svg>'
+    )
+    assert images(html) == [
+        ("https://example.org/old.jpg", "svg-image"),
+        ("https://example.org/new.png", "svg-image"),
+        ("https://example.org/both.jpg", "svg-image"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("background-image: image-set(url(/a.png) 1x, url('/b.png') 2x)", ["/a.png", "/b.png"]),
+        ("background-image:-webkit-image-set(url(/a.png) 1x,url(/b.png) 2x)", ["/a.png", "/b.png"]),
+        ("background-image: image-set('/a.png' 1x, '/b.png' 2x)", ["/a.png", "/b.png"]),
+        ("background-image: -webkit-image-set('/a.png' 1x)", ["/a.png"]),
+        (
+            "background-image: image-set('/a.avif' type('image/avif'),"
+            " '/a.jpg' type('image/jpeg'))",
+            ["/a.avif", "/a.jpg"],
+        ),
+        ("background: #000 image-set('/hero.webp' 1x) center / cover no-repeat", ["/hero.webp"]),
+        (
+            "background: url(/x.jpg), image-set('/y.jpg' 1x, url(/z.jpg) 2x)",
+            ["/x.jpg", "/y.jpg", "/z.jpg"],
+        ),
+        ("content: image-set('/not-a-background.png' 1x)", []),
+        ("background-image: image-set('/open.png' 1x", ["/open.png"]),
+        ("background-image: my-image-set('/no.png' 1x)", []),
+        ("background-image: linear-gradient('/no.png', red)", []),
+    ],
+)
+def test_css_image_set(style: str, expected: list[str]) -> None:
+    html = page(f'<div style="{style}">x</div>')
+    assert images(html) == [(f"https://example.org{p}", "css-background") for p in expected]
+
+
+def test_css_image_set_and_shorthand_in_style_blocks() -> None:
+    css = """
+        .a { background: rgba(0,0,0,.5) url("/a.jpg") center/cover no-repeat fixed }
+        .b { background: linear-gradient(rgba(0,0,0,.2), rgba(0,0,0,.8)), url(/b.jpg) }
+        .c { background-image: -webkit-image-set("/c.png" 1x, "/c@2x.png" 2x) }
+        .d{background:url(/d.gif)}
+    """
+    assert images(page("", head=f"<style>{css}</style>")) == [
+        ("https://example.org/a.jpg", "style-block"),
+        ("https://example.org/b.jpg", "style-block"),
+        ("https://example.org/c.png", "style-block"),
+        ("https://example.org/c@2x.png", "style-block"),
+        ("https://example.org/d.gif", "style-block"),
+    ]
+
+
+def test_css_scan_is_linear_on_hostile_image_sets() -> None:
+    style = "background-image:" + "image-set(" * 50_000 + "'/deep.png'"
+    assert images(page(f'<div style="{style}"></div>')) == [
+        ("https://example.org/deep.png", "css-background")
+    ]
+
+
+TELEGRAM_POST = (
+    '<div class="tgme_widget_message" data-post="chan/8">'
+    '<div class="tgme_widget_message_grouped_wrap">'
+    '<a class="tgme_widget_message_photo_wrap" href="https://t.me/chan/8?single" '
+    "style=\"width:800px;background-image:url('https://cdn4.example.org/file/a.jpg')\"></a>"
+    '<a class="tgme_widget_message_photo_wrap" href="https://t.me/chan/9?single" '
+    "style=\"background-image:url('https://cdn4.example.org/file/b.jpg')\"></a></div>"
+    '<a class="tgme_widget_message_video_player" href="https://t.me/chan/10">'
+    '<i class="tgme_widget_message_video_thumb" '
+    "style=\"background-image:url('https://cdn4.example.org/file/v.jpg')\"></i></a></div>"
+)
+
+
+def test_telegram_albums_and_video_thumbnails_on_a_web_page() -> None:
+    # A channel preview crawled as a website (or embedded in one): every photo of an
+    # album and the video's thumbnail; the post links are pages, not images.
+    assert images(page(TELEGRAM_POST)) == [
+        ("https://cdn4.example.org/file/a.jpg", "css-background"),
+        ("https://cdn4.example.org/file/b.jpg", "css-background"),
+        ("https://cdn4.example.org/file/v.jpg", "css-background"),
+    ]
