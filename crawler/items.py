@@ -56,3 +56,4 @@ class ImageItem:
     last_modified: str = ""
     unchanged: bool = False
     page: PageSeen | None = field(default=None, repr=False)
+    crawl_id: str = ""  # the crawl round (distributed crawls), see wire.HashRecord

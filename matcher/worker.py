@@ -48,6 +48,7 @@ def hits_for(record: HashRecord, matches: list[BankMatch]) -> list[Hit]:
                 matches=[MatchEvidence(m.algorithm, m.distance, m.variant) for m in group],
                 first_seen=record.fetched_at,
                 last_seen=record.fetched_at,
+                crawl_id=record.crawl_id,
             )
         )
     return hits

@@ -39,6 +39,7 @@ def record_of(item: ImageItem) -> HashRecord:
         phash=h.phash.hex,
         pdq_trimmed=None if h.pdq_trimmed is None else h.pdq_trimmed.hex,
         pdq_trimmed_quality=h.pdq_trimmed_quality,
+        crawl_id=item.crawl_id,
     )
 
 

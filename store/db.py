@@ -226,6 +226,7 @@ _LEGACY_COLUMNS = (
     ("targets", "enabled", "INTEGER NOT NULL DEFAULT 1"),
     ("targets", "lease_owner", "TEXT"),
     ("targets", "lease_until", "TEXT"),
+    ("hits", "crawl_id", "TEXT NOT NULL DEFAULT ''"),
 )
 
 

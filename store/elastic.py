@@ -59,6 +59,7 @@ MAPPINGS: dict[str, Any] = {
         "seen_count": {"type": "integer"},
         "version": {"type": "integer"},
         "schema_version": {"type": "short"},
+        "crawl_id": _KEYWORD,
     },
 }
 
@@ -132,6 +133,9 @@ class ElasticHitStore:
                 except ApiError as exc:
                     if "resource_already_exists" not in str(exc):
                         raise
+            # Indices made by an older release lack fields added since: add them (a
+            # strict mapping refuses a document with an unknown field).
+            self.es.indices.put_mapping(index=self.alias, properties=MAPPINGS["properties"])
         except (ApiError, TransportError) as exc:
             raise StoreError(f"cannot set up the hit index: {exc}") from exc
 

@@ -112,6 +112,7 @@ hits = Table(
     _t("last_seen"),
     _i("seen_count"),
     _i("version", server_default=text("1")),
+    _t("crawl_id", server_default=text("''")),  # round of the latest sighting (wire.Hit)
     Index("hits_queue", "status", "case_id", "distance"),
     Index("hits_content", "content_sha256"),
     Index("hits_site", "site", "status"),

@@ -2,7 +2,10 @@
 
 A sighting is counted once: replaying a record (same fetch time) changes nothing, an
 older record arriving late never rolls the evidence back, a newer one replaces the
-evidence and counts. The review status is never touched by a sighting.
+evidence and counts, unless it comes from the crawl round of the stored sighting (a
+page Kafka redelivered to another crawler after a rebalance, or an image two crawlers
+reached from two pages of one round): that refreshes the evidence but is the same
+sighting. The review status is never touched by a sighting.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ EVIDENCE = (
     "matches",
     "content_sha256",
     "page_url",
+    "crawl_id",
 )
 
 
@@ -37,8 +41,12 @@ def merge(stored: Hit, incoming: Hit) -> Hit | None:
             merged,
             **{f: getattr(new, f) for f in EVIDENCE},
             last_seen=new.last_seen,
-            seen_count=stored.seen_count + 1,
+            seen_count=stored.seen_count + (not _same_round(stored, new)),
         )
     if new.first_seen < stored.first_seen:
         merged = replace(merged, first_seen=new.first_seen)
     return None if merged == stored else merged
+
+
+def _same_round(stored: Hit, new: Hit) -> bool:
+    return bool(new.crawl_id) and new.crawl_id == stored.crawl_id

@@ -232,6 +232,7 @@ class SqlStore(Database, CrawlStateMixin):
             "first_seen": hit.first_seen,
             "last_seen": hit.last_seen,
             "seen_count": hit.seen_count,
+            "crawl_id": hit.crawl_id,
         }
         if insert:
             values.update(id=hit.id, status=hit.status)
@@ -375,4 +376,5 @@ def _hit(row: Any) -> Hit:
         first_seen=row["first_seen"],
         last_seen=row["last_seen"],
         seen_count=row["seen_count"],
+        crawl_id=row["crawl_id"],
     )

@@ -130,6 +130,11 @@ class HashRecord:
     trimmed (letterbox, frame, caption bar), present only when it has such borders. Both
     optional and left out of the JSON when absent, so schema version 1 readers and
     writers on either side of this addition still understand each other.
+
+    ``crawl_id``: the crawl round that fetched the image (distributed crawls; left out
+    when empty, as for re-checks). Kafka delivers at least once: a page redelivered
+    after a rebalance is fetched again in the same round, and the hit store counts
+    such a fetch as the same sighting (:mod:`store.sighting`).
     """
 
     image_url: str
@@ -148,6 +153,7 @@ class HashRecord:
     schema_version: int = SCHEMA_VERSION
     pdq_trimmed: str | None = None
     pdq_trimmed_quality: int | None = None
+    crawl_id: str = ""
 
     @property
     def key(self) -> str:
@@ -156,8 +162,8 @@ class HashRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for optional in ("pdq_trimmed", "pdq_trimmed_quality"):
-            if data[optional] is None:
+        for optional in ("pdq_trimmed", "pdq_trimmed_quality", "crawl_id"):
+            if data[optional] in (None, ""):
                 del data[optional]
         return data
 
@@ -191,6 +197,7 @@ class HashRecord:
                 if data.get("pdq_trimmed_quality") is not None
                 else None
             ),
+            crawl_id=require(data, "crawl_id", str) if "crawl_id" in data else "",
         )
         try:
             PdqHash.from_hex(record.pdq)
@@ -237,7 +244,9 @@ def hit_id(case_id: str, reference_label: str, image_url: str) -> str:
 
 @dataclass(slots=True)
 class Hit:
-    """A candidate image that matched a case's reference: the unit analysts review."""
+    """A candidate image that matched a case's reference: the unit analysts review.
+
+    ``crawl_id`` is the crawl round of the latest sighting ("" outside a round)."""
 
     case_id: str
     reference_label: str
@@ -255,6 +264,7 @@ class Hit:
     last_seen: str = ""
     seen_count: int = 1
     schema_version: int = SCHEMA_VERSION
+    crawl_id: str = ""
 
     @property
     def id(self) -> str:

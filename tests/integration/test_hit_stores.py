@@ -12,7 +12,7 @@ import pytest
 
 from radar.servers import Servers
 from store import SqlStore, StoreError
-from store.elastic import ElasticHitStore, ElasticSettings
+from store.elastic import MAPPINGS, ElasticHitStore, ElasticSettings
 from wire import Hit, MatchEvidence
 
 
@@ -22,6 +22,8 @@ def hit(
     distance: int = 4,
     case_id: str = "alpha",
     site: str = "a.example",
+    crawl_id: str = "",
+    page: str = "p",
 ) -> Hit:
     return Hit(
         case_id=case_id,
@@ -29,12 +31,13 @@ def hit(
         algorithm="pdq",
         distance=distance,
         image_url=url,
-        page_url=f"https://{site}/p",
+        page_url=f"https://{site}/{page}",
         site=site,
         fetched_at=fetched_at,
         http_status=200,
         content_sha256="ab" * 32,
         matches=[MatchEvidence("pdq", distance, "original")],
+        crawl_id=crawl_id,
     )
 
 
@@ -89,6 +92,41 @@ def test_replays_and_older_sightings_change_nothing(backend: Backend) -> None:
     [stored] = backend.hits()
     assert (stored.seen_count, stored.distance) == (1, 4)
     assert stored.first_seen == "2026-01-01T00:00:00Z"
+
+
+def test_a_second_fetch_in_one_crawl_round_is_the_same_sighting(backend: Backend) -> None:
+    # Kafka redelivers a page to another crawler after a rebalance: the image is
+    # fetched again in the same round. That refreshes the evidence, not the count.
+    store = backend.store
+    store.upsert_hits([hit(fetched_at="2026-02-01T00:00:00Z", crawl_id="7@a")])
+    store.upsert_hits([hit(fetched_at="2026-02-01T00:00:02Z", crawl_id="7@a", page="q")])
+    [stored] = backend.hits()
+    assert (stored.seen_count, stored.last_seen) == (1, "2026-02-01T00:00:02Z")
+    assert (stored.page_url, stored.crawl_id) == ("https://a.example/q", "7@a")
+    store.upsert_hits([hit(fetched_at="2026-02-02T00:00:00Z", crawl_id="7@b")])  # next round
+    store.upsert_hits([hit(fetched_at="2026-02-03T00:00:00Z")])  # a fetch outside a round
+    store.upsert_hits([hit(fetched_at="2026-02-04T00:00:00Z")])
+    [stored] = backend.hits()
+    assert (stored.seen_count, stored.crawl_id) == (4, "")
+
+
+def test_an_index_from_before_the_crawl_round_field_gets_it(servers: Servers) -> None:
+    settings = ElasticSettings(url=servers.elasticsearch_url, prefix=f"t-{uuid.uuid4().hex[:8]}")
+    store = ElasticHitStore(settings)
+    old = {k: v for k, v in MAPPINGS["properties"].items() if k != "crawl_id"}
+    store.es.indices.create(
+        index=f"{store.alias}-000001",
+        aliases={store.alias: {"is_write_index": True}},
+        mappings={"dynamic": "strict", "properties": old},
+    )
+    try:
+        store.ensure_index()
+        store.upsert_hits([hit(crawl_id="7@a")])
+        store.refresh()
+        [stored] = store.hits()
+        assert stored.crawl_id == "7@a"
+    finally:
+        store.es.indices.delete(index=f"{store.alias}-*")
 
 
 def test_concurrent_writers_lose_no_sighting(backend: Backend) -> None:

@@ -48,6 +48,7 @@ def record(data: bytes) -> HashRecord:
         fetched_at="2026-11-23T00:00:00Z",
         http_status=200,
         hashes=hash_bytes(data),
+        crawl_id="",
     )
     return record_of(item)  # type: ignore[arg-type]
 

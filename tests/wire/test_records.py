@@ -63,6 +63,16 @@ def test_json_roundtrip() -> None:
     assert record.to_json() == json.dumps(VALID, separators=(",", ":"), sort_keys=True).encode()
 
 
+def test_the_crawl_round_is_optional_and_travels() -> None:
+    record = HashRecord.from_json(raw(crawl_id="7@2026-12-03T07:00:00Z"))
+    assert record.crawl_id == "7@2026-12-03T07:00:00Z"
+    assert HashRecord.from_json(record.to_json()) == record
+    assert HashRecord.from_json(raw()).crawl_id == ""
+    assert "crawl_id" not in json.loads(HashRecord.from_json(raw()).to_json())  # as before
+    with pytest.raises(RecordError, match="field 'crawl_id' has the wrong type"):
+        HashRecord.from_json(raw(crawl_id=7))
+
+
 def test_unknown_fields_are_ignored_and_version_defaults() -> None:
     record = HashRecord.from_json(raw(extra="x"))
     assert "extra" not in record.to_dict()
