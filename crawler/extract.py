@@ -46,7 +46,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from parsel import Selector
 from w3lib.url import safe_url_string
 
-from wire.records import RecordError, check_url
+from wire.records import valid_url
 
 # fmt: off
 HOWS = ("img", "srcset", "data-src", "og:image", "twitter:image", "css-background",
@@ -390,17 +390,7 @@ def _absolute(raw: str | None, base: str) -> str | None:
         return None
     if not host or not _HOST.fullmatch(host) or len(url) > MAX_URL_LENGTH:
         return None
-    return url if usable_url(url) else None
-
-
-def usable_url(url: str) -> bool:
-    """Whether ``url`` meets the wire's URL rule (a port in 1..65535 ...): an extracted
-    URL that did not would become a dead letter instead of a request or a hash record."""
-    try:
-        check_url(url, "url")
-    except RecordError:
-        return False
-    return True
+    return url if valid_url(url) else None
 
 
 def _names_image_file(href: str | None) -> bool:

@@ -27,9 +27,9 @@ from crawler.extract import (
     MAX_LINKS,
     MAX_URL_LENGTH,
     ImageRef,
-    usable_url,
 )
 from crawler.extract import extract_images as html_images
+from wire.records import valid_url
 
 _PARSER_OPTIONS = {
     "resolve_entities": False,
@@ -64,7 +64,7 @@ def _http(url: str | None, base: str) -> str | None:
     except ValueError:  # "http://[::1/x": a bad IPv6 literal drops one link, not the feed
         return None
     value = value.split("#", 1)[0]
-    return value if usable_url(value) else None
+    return value if valid_url(value) else None
 
 
 def _looks_image(url: str, mime: str | None) -> bool:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from hashing import MatchRule, parse_hash
 from wire.frontier import RENDER_MODES, TARGET_KINDS
-from wire.records import RecordError, check_url
+from wire.records import valid_url
 
 HIT_STATUSES = ("pending", "confirmed", "rejected")
 # TARGET_KINDS -- website: pages and their links; telegram: a public channel preview
@@ -21,13 +21,11 @@ _CASE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 def target_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be crawled, or None if it can: the rule a page request's URL
-    meets on the wire (:func:`wire.records.check_url`: http(s), a host without blanks, a
+    meets on the wire (:func:`wire.records.valid_url`: http(s), a host without blanks, a
     port in 1..65535, no control characters), so a stored target always becomes a valid
     request. Checked when a target is added, and again before a stored one is crawled
     (rows written before the rule was this strict)."""
-    try:
-        check_url(url, "url")
-    except RecordError:
+    if not valid_url(url):
         return f"bad target URL {url[:200]!r}: need http(s)://host[:port]/... (port 1-65535)"
     return None
 

@@ -60,9 +60,9 @@ def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> An
     return value
 
 
-def check_url(value: str, key: str) -> str:
-    """``value`` if it is an absolute http(s) URL with a host (no blank in it, a port in
-    1..65535 if any) and no control characters."""
+def valid_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL with a host (no blank in it, a port in
+    1..65535 if any) and no control characters: the URL rule of every record."""
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
@@ -71,7 +71,12 @@ def check_url(value: str, key: str) -> str:
         ok = ok and parts.port != 0
     except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1/x"
         ok = False
-    if not ok or _URL_FORBIDDEN.search(value):
+    return ok and not _URL_FORBIDDEN.search(value)
+
+
+def check_url(value: str, key: str) -> str:
+    """``value`` if it meets :func:`valid_url`; RecordError naming ``key`` otherwise."""
+    if not valid_url(value):
         raise RecordError(f"field {key!r} is not an http(s) URL: {value[:200]!r}")
     return value
 
