@@ -282,7 +282,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 # -- crawling and hits ----------------------------------------------------------------------
 def cmd_crawl(args: argparse.Namespace) -> int:
     from radar.crawl import run_crawls
-    from radar.report import print_crawl_summary
+    from radar.report import crawl_exit_status
 
     store = _store(args)
     store.get_case(args.case)
@@ -298,10 +298,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         progress=None if args.quiet else sys.stderr,
         log_level="INFO" if args.verbose else "WARNING",
     )
-    print_crawl_summary(run, targets)
-    for target_id, problem in sorted(run.failed.items()):
-        print(f"radar: error: target #{target_id} not crawled: {problem}", file=sys.stderr)
-    return 0 if run.ok else 1
+    return crawl_exit_status(run, targets)
 
 
 def cmd_hits(args: argparse.Namespace) -> None:

@@ -88,7 +88,7 @@ def cmd_schedule_list(args: argparse.Namespace) -> None:
 
 
 def cmd_schedule_run(args: argparse.Namespace) -> int:
-    from radar.report import print_crawl_summary
+    from radar.report import crawl_exit_status
     from radar.schedule import run_due
 
     store = _store(args)
@@ -102,10 +102,7 @@ def cmd_schedule_run(args: argparse.Namespace) -> int:
     if done.run is None:
         print(f"nothing to crawl: {done.due} targets due, none free to claim")
         return 0
-    print_crawl_summary(done.run, done.claimed or [])
-    for target_id, problem in sorted(done.run.failed.items()):
-        print(f"radar: error: target #{target_id} not crawled: {problem}", file=sys.stderr)
-    return 0 if done.run.ok else 1
+    return crawl_exit_status(done.run, done.claimed or [])
 
 
 def cmd_scheduler(args: argparse.Namespace) -> None:

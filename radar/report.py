@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,15 @@ def print_crawl_summary(run: CrawlRun, targets: Sequence[Target]) -> None:
             f"{c.get('images', 0):6} {c.get('hashed', 0):6} {c.get('hits', 0):4}  {notes}"
             f"  ({report.finish_reason})"
         )
+
+
+def crawl_exit_status(run: CrawlRun, targets: Sequence[Target]) -> int:
+    """Print the crawl summary and one error line per target that was not crawled; the
+    exit status of the command that crawled (1 if any target failed)."""
+    print_crawl_summary(run, targets)
+    for target_id, problem in sorted(run.failed.items()):
+        print(f"radar: error: target #{target_id} not crawled: {problem}", file=sys.stderr)
+    return 0 if run.ok else 1
 
 
 def print_hits(hits: Sequence[Hit]) -> None:
