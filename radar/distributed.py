@@ -22,21 +22,22 @@ def cmd_up(args: argparse.Namespace) -> None:
     from radar import servers
     from store.db import display, upgrade
 
-    only = args.kafka_only or args.elasticsearch_only
+    with_postgres = not (args.kafka_only or args.elasticsearch_only or args.no_postgres)
     found = servers.up(
         kafka=not args.elasticsearch_only,
         elasticsearch=not args.kafka_only,
-        postgres=not (only or args.no_postgres),
+        postgres=with_postgres,
     )
     exports = [
         f"RADAR_KAFKA_BOOTSTRAP={found.kafka_bootstrap}",
         f"RADAR_ES_URL={found.elasticsearch_url}",
     ]
-    if found.postgres_url and not (only or args.no_postgres):
+    pg = ""
+    if with_postgres and found.postgres_url:
         upgrade(found.postgres_url)  # the service store's schema, as the migrations job does
         exports.append(f"RADAR_DB={shlex.quote(found.postgres_url)}")
+        pg = f"  postgresql {display(found.postgres_url)}"
     if not args.print_env:
-        pg = f"  postgresql {display(found.postgres_url)}" if len(exports) == 3 else ""
         print(f"kafka {found.kafka_bootstrap}  elasticsearch {found.elasticsearch_url}{pg}")
     print("export " + " ".join(exports))
 
