@@ -142,6 +142,25 @@ def test_other_meta_ignored(meta: str) -> None:
         ("/* background: url(/a.jpg) */ color: red", []),
         ("background: url(", []),
         ("background-image: url('/a.jpg", []),
+        # image-set() and the background shorthand
+        ("background-image: image-set(url(/a.png) 1x, url('/b.png') 2x)", ["/a.png", "/b.png"]),
+        ("background-image:-webkit-image-set(url(/a.png) 1x,url(/b.png) 2x)", ["/a.png", "/b.png"]),
+        ("background-image: image-set('/a.png' 1x, '/b.png' 2x)", ["/a.png", "/b.png"]),
+        ("background-image: -webkit-image-set('/a.png' 1x)", ["/a.png"]),
+        (
+            "background-image: image-set('/a.avif' type('image/avif'),"
+            " '/a.jpg' type('image/jpeg'))",
+            ["/a.avif", "/a.jpg"],
+        ),
+        ("background: #000 image-set('/hero.webp' 1x) center / cover no-repeat", ["/hero.webp"]),
+        (
+            "background: url(/x.jpg), image-set('/y.jpg' 1x, url(/z.jpg) 2x)",
+            ["/x.jpg", "/y.jpg", "/z.jpg"],
+        ),
+        ("content: image-set('/not-a-background.png' 1x)", []),
+        ("background-image: image-set('/open.png' 1x", ["/open.png"]),
+        ("background-image: my-image-set('/no.png' 1x)", []),
+        ("background-image: linear-gradient('/no.png', red)", []),
     ],
 )
 def test_inline_style_backgrounds(style: str, expected: list[str]) -> None:
@@ -610,34 +629,6 @@ def test_inline_svg_image() -> None:
         ("https://example.org/new.png", "svg-image"),
         ("https://example.org/both.jpg", "svg-image"),
     ]
-
-
-@pytest.mark.parametrize(
-    ("style", "expected"),
-    [
-        ("background-image: image-set(url(/a.png) 1x, url('/b.png') 2x)", ["/a.png", "/b.png"]),
-        ("background-image:-webkit-image-set(url(/a.png) 1x,url(/b.png) 2x)", ["/a.png", "/b.png"]),
-        ("background-image: image-set('/a.png' 1x, '/b.png' 2x)", ["/a.png", "/b.png"]),
-        ("background-image: -webkit-image-set('/a.png' 1x)", ["/a.png"]),
-        (
-            "background-image: image-set('/a.avif' type('image/avif'),"
-            " '/a.jpg' type('image/jpeg'))",
-            ["/a.avif", "/a.jpg"],
-        ),
-        ("background: #000 image-set('/hero.webp' 1x) center / cover no-repeat", ["/hero.webp"]),
-        (
-            "background: url(/x.jpg), image-set('/y.jpg' 1x, url(/z.jpg) 2x)",
-            ["/x.jpg", "/y.jpg", "/z.jpg"],
-        ),
-        ("content: image-set('/not-a-background.png' 1x)", []),
-        ("background-image: image-set('/open.png' 1x", ["/open.png"]),
-        ("background-image: my-image-set('/no.png' 1x)", []),
-        ("background-image: linear-gradient('/no.png', red)", []),
-    ],
-)
-def test_css_image_set(style: str, expected: list[str]) -> None:
-    html = page(f'<div style="{style}">x</div>')
-    assert images(html) == [(f"https://example.org{p}", "css-background") for p in expected]
 
 
 def test_css_image_set_and_shorthand_in_style_blocks() -> None:
