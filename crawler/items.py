@@ -57,3 +57,4 @@ class ImageItem:
     unchanged: bool = False
     page: PageSeen | None = field(default=None, repr=False)
     crawl_id: str = ""  # the crawl round (distributed crawls), see wire.HashRecord
+    same_as: str = ""  # the image URL (or post key) of this sighting's first item

@@ -70,11 +70,12 @@ class EvidencePipeline:
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, ImageItem) or item.hashes is None:
             return item
-        if self.state is not None and not item.unchanged:
+        # A repeat (same_as) is not remembered: see pipelines.publish.
+        if self.state is not None and not item.unchanged and not item.same_as:
             state = image_state_of(item)
             if state is not None:
                 self.state.save_image_state(state)
-        if self.sink is not None:
+        if self.sink is not None and not item.same_as:  # its first item brought the evidence
             page = item.page
             html = page.html if page is not None and page.html else None
             if self.sink.capture(evidence_of(item), html):

@@ -33,6 +33,7 @@ REPORT_KEYS = {
     "images": "radar/images",
     "images_unchanged": "radar/images_unchanged",
     "images_known": "radar/images_known",
+    "images_same_sighting": "radar/images_same_sighting",
     "hashed": "radar/hashed",
     "published": "radar/published",
     "cache_hits": "radar/hash_cache_hits",

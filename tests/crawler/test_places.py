@@ -154,3 +154,49 @@ def test_feed_and_sitemap_targets(kodak: list[Path], tmp_path: Path, kind: str) 
     assert report.counts["xml:" + ("rss" if kind == "feed" else "urlset")] == 1
     assert site.requests["/post/1"] == 1
     assert {h.reference_label for h in store.hits("c1")} == {kodak[8].stem, kodak[9].stem}
+
+
+def test_a_post_showing_one_photo_twice_is_one_sighting_named_by_the_post(
+    kodak: list[Path], tmp_path: Path
+) -> None:
+    # A post whose photo is also its link preview, served under two CDN URLs (same
+    # bytes): the analyst reviews one hit, and it names the post, which a notice cites.
+    photo = kodak[0].read_bytes()
+    post = (
+        '<div class="tgme_widget_message" data-post="snapshare/7">'
+        '<a class="tgme_widget_message_photo_wrap" href="/snapshare/7" '
+        "style=\"background-image:url('/cdn/a.jpg')\"></a>"
+        '<div class="tgme_widget_message_text">look</div>'
+        '<i class="link_preview_image" style="background-image:url(\'/cdn/b.jpg\')"></i>'
+        '<time datetime="2026-11-02T10:00:00+00:00">10:00</time></div>'
+    )
+    jpeg = "image/png" if photo.startswith(b"\x89PNG") else "image/jpeg"
+    routes = {
+        "/s/snapshare": Reply(body=f"<html><body>{post}</body></html>".encode()),
+        "/cdn/a.jpg": Reply(body=photo, content_type=jpeg),
+        "/cdn/b.jpg": Reply(body=photo, content_type=jpeg),
+        "/robots.txt": Reply(body=b"User-agent: *\nAllow: /\n", content_type="text/plain"),
+    }
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[0]])
+    with FixtureServer(routes) as server:
+        base = server.url
+        tid = _target(store, base + "/s/snapshare", kind="telegram")
+        (report,) = crawl(db, [tid])
+        assert server.requests["/cdn/a.jpg"] == server.requests["/cdn/b.jpg"] == 1
+        [hit] = store.hits("c1")
+        (again,) = crawl(db, [tid])
+        cdn = server.requests["/cdn/a.jpg"] + server.requests["/cdn/b.jpg"]
+    assert report.counts["images"] == 2 and report.counts["images_same_sighting"] == 1
+    # The first of the two to be hashed names the sighting: either is a key of post 7
+    # (the post URL, or the post URL with the photo's index in the post).
+    assert hit.image_url in (f"{base}/snapshare/7", f"{base}/snapshare/7?photo=1")
+    assert hit.seen_count == 1 and hit.page_url == f"{base}/s/snapshare"
+    # Only that one is in the crawl state: the next crawl has it at once and downloads
+    # the other again, so the same key names the sighting in every round.
+    assert again.counts["images_known"] == 1 and again.counts["images_same_sighting"] == 1
+    assert cdn == 3
+    [again_hit] = store.hits("c1")
+    assert again_hit.image_url == hit.image_url and again_hit.seen_count == 2
+    evidence = store.evidence(hit.image_url)  # one per crawl
+    assert len(evidence) == 2
