@@ -2,8 +2,11 @@
 
 Pure, like :mod:`crawler.extract`. The XML is hostile input: it is parsed by lxml with
 entity resolution, DTD loading and network access switched off (no billion laughs, no
-external entities) and without ``huge_tree``; anything that is not well-formed gives an
-empty result, never an exception. Namespaces are ignored (matched by local name), as
+external entities) and without ``huge_tree``, in libxml2's recover mode: a slightly
+malformed document (an unclosed tag, a stray ``&``) gives what libxml2 recovers of it
+(a stray ``&`` loses the text up to the next ``;`` or ``=``, so that one URL may come out
+wrong) rather than nothing; what is not XML at all gives an empty result, never an
+exception. Namespaces are ignored (matched by local name), as
 feeds in the wild mix them freely.
 
 * RSS 2.0 / RSS 1.0 / Atom: each entry's link (pages to crawl), and its images:
@@ -36,7 +39,7 @@ _PARSER_OPTIONS = {
     "no_network": True,
     "load_dtd": False,
     "huge_tree": False,
-    "recover": False,
+    "recover": True,
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import struct
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,8 +25,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import CannotResolveHostError, DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.utils.gz import gunzip, gzip_magic_number
 from twisted.internet.error import DNSLookupError
 
 from crawler import incremental
@@ -246,7 +249,22 @@ class ImageSpider(scrapy.Spider):
         and, for a sitemap index, its child sitemaps (bounded by the page limit)."""
         self.count("radar/pages")
         page: PageRequest = response.meta["radar_page"]
-        found = parse_xml(response.body, response.url)
+        body = response.body
+        if gzip_magic_number(response):
+            # A .xml.gz / application/x-gzip sitemap (a Content-Encoding: gzip body was
+            # already inflated, within DOWNLOAD_MAXSIZE, by HttpCompressionMiddleware).
+            # Inflated as Scrapy's SitemapSpider does, capped at the page size limit.
+            try:
+                body = gunzip(body, max_size=self.max_page_bytes)
+            except ValueError:  # scrapy's _DecompressionMaxSizeExceeded
+                self.count("radar/refused/decompression_bomb/page")
+                log.warning("%s inflates past %d bytes; dropped", response.url, self.max_page_bytes)
+                return [], []
+            except (OSError, EOFError, struct.error):
+                self.count("radar/errors/page/bad_gzip")
+                return [], []
+            self.count("radar/xml/gzip")
+        found = parse_xml(body, response.url)
         if found.kind == "unknown":
             self.count("radar/errors/page/not_a_feed")
             return [], []
@@ -437,6 +455,28 @@ class TargetSpider(ImageSpider):
         # OffsiteMiddleware: page requests outside these domains are dropped. Image
         # requests carry allow_offsite; so do page requests, which are filtered here.
         self.allowed_domains = list(target.allowed_domains)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    def robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
+        """The ``Sitemap:`` lines of a website's robots.txt (fetched by Scrapy's
+        RobotsTxtMiddleware when robots.txt is obeyed), crawled as sitemaps through the
+        same domain, page-limit and trap rules as every other link."""
+        page: PageRequest | None = request.meta.get("radar_page")
+        if page is None or request.meta.get("radar_kind") != "page" or page.parse_as != "page":
+            return
+        protego = getattr(robotparser, "rp", None)  # the default ProtegoRobotParser
+        sitemaps = [str(u) for u in getattr(protego, "sitemaps", ())]
+        if not sitemaps:
+            return
+        self.count("radar/xml/robots_sitemaps", len(sitemaps))
+        listing = replace(page, parse_as="xml")
+        for link in self._links(sitemaps, listing, depth=0):
+            self.crawler.engine.crawl(self.page_request(link))
 
     async def start(self) -> Any:
         self.pages_scheduled[self.target.id, ""] = 1

@@ -200,3 +200,67 @@ def test_a_post_showing_one_photo_twice_is_one_sighting_named_by_the_post(
     assert again_hit.image_url == hit.image_url and again_hit.seen_count == 2
     evidence = store.evidence(hit.image_url)  # one per crawl
     assert len(evidence) == 2
+
+
+def test_gzip_sitemaps_are_inflated_and_a_gzip_bomb_is_dropped(
+    kodak: list[Path], tmp_path: Path
+) -> None:
+    """``.xml.gz`` sitemaps (application/x-gzip, no Content-Encoding) are crawled as
+    sitemaps; one that inflates past the page size limit (8 MiB) is dropped and counted
+    while the rest of the crawl goes on."""
+    import gzip
+
+    from tests.crawler.test_hostile import html, jpeg
+
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    index = (
+        f'<?xml version="1.0"?><sitemapindex {ns}><sitemap><loc>/pages.xml.gz</loc></sitemap>'
+        "<sitemap><loc>/bomb.xml.gz</loc></sitemap></sitemapindex>"
+    )
+    pages = f'<?xml version="1.0"?><urlset {ns}><url><loc>/post/1</loc></url></urlset>'
+    bomb = gzip.compress(b"<urlset>" + b" " * (64 << 20), compresslevel=9)
+    assert len(bomb) < 100_000  # small on the wire, 64 MiB inflated
+    gz = "application/x-gzip"
+    routes = {
+        "/sitemap.xml.gz": Reply(body=gzip.compress(index.encode()), content_type=gz),
+        "/pages.xml.gz": Reply(body=gzip.compress(pages.encode()), content_type=gz),
+        "/bomb.xml.gz": Reply(body=bomb, content_type=gz),
+        "/post/1": Reply(body=html('<img src="/in-post.jpg">')),
+        "/in-post.jpg": Reply(body=jpeg(kodak[9]), content_type="image/jpeg"),
+    }
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[9]])
+    with FixtureServer(routes) as site:
+        tid = _target(store, site.url + "/sitemap.xml.gz", kind="sitemap", max_depth=0)
+        (report,) = crawl(db, [tid])
+    assert site.requests["/bomb.xml.gz"] == 1
+    assert report.counts["xml:gzip"] == 2
+    assert report.counts["xml:sitemapindex"] == 1 and report.counts["xml:urlset"] == 1
+    assert report.counts["refused_decompression_bomb/page"] == 1
+    assert site.requests["/post/1"] == 1
+    assert {h.reference_label for h in store.hits("c1")} == {kodak[9].stem}
+
+
+def test_sitemaps_named_in_robots_txt_are_crawled(kodak: list[Path], tmp_path: Path) -> None:
+    """A website target whose home page links nowhere: its pages are found through the
+    ``Sitemap:`` line of robots.txt, as search engines find them."""
+    from tests.crawler.test_hostile import html, jpeg
+
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    pages = f'<?xml version="1.0"?><urlset {ns}><url><loc>/post/1</loc></url></urlset>'
+    routes: dict[str, Reply] = {
+        "/": Reply(body=html("<p>nothing linked</p>")),
+        "/sitemap-posts.xml": Reply(body=pages.encode(), content_type="application/xml"),
+        "/post/1": Reply(body=html('<img src="/in-post.jpg">')),
+        "/in-post.jpg": Reply(body=jpeg(kodak[9]), content_type="image/jpeg"),
+    }
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[9]])
+    with FixtureServer(routes) as site:  # type: ignore[arg-type]
+        robots = f"User-agent: *\nAllow: /\nSitemap: {site.url}/sitemap-posts.xml\n"
+        routes["/robots.txt"] = Reply(body=robots.encode(), content_type="text/plain")
+        tid = _target(store, site.url + "/", max_depth=0)
+        (report,) = crawl(db, [tid])
+    assert report.counts["xml:robots_sitemaps"] == 1 and report.counts["xml:urlset"] == 1
+    assert site.requests["/sitemap-posts.xml"] == 1 and site.requests["/post/1"] == 1
+    assert {h.reference_label for h in store.hits("c1")} == {kodak[9].stem}

@@ -216,3 +216,17 @@ def test_a_feed_or_sitemap_with_a_broken_url_keeps_its_other_links() -> None:
         b"</urlset>"
     )
     assert parse_xml(body, "https://a.test/sitemap.xml").pages == ["https://a.test/ok"]
+
+
+def test_slightly_malformed_sitemaps_and_feeds_are_recovered() -> None:
+    """lxml's recover mode: an unclosed document and a stray ``&`` keep the entries that
+    libxml2 can read (the URL holding the stray ``&`` comes out mangled, not dropped)."""
+    sitemap = (
+        b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>https://a.test/p?a=1&b=2</loc></url><url><loc>https://a.test/q</loc></url>"
+    )
+    found = parse_xml(sitemap, "https://a.test/")
+    assert found.kind == "urlset" and "https://a.test/q" in found.pages
+    assert len(found.pages) == 2
+    feed = b"<rss><channel><item><link>https://a.test/x</link></item>"
+    assert parse_xml(feed, "https://a.test/").pages == ["https://a.test/x"]
