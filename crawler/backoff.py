@@ -62,7 +62,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 class DelayMiddleware:
     """Waits ``request.meta['radar_retry_delay']`` seconds, once, before a request is
-    downloaded (the request holds no download slot meanwhile)."""
+    downloaded. Meanwhile the request holds no per-domain slot but counts against the
+    crawl-wide ``CONCURRENT_REQUESTS`` (Scrapy's ``downloader.active``): enough waiting
+    retries at once stall the crawl until their delays end (issue 14, open)."""
 
     async def process_request(self, request: Any, spider: Any = None) -> None:
         delay = request.meta.pop(DELAY_KEY, 0.0)
