@@ -11,15 +11,7 @@ from hashing import DecodeLimits, ImageHashes, PdqHash, PHash
 from pipelines.evidence import EvidencePipeline, evidence_of
 from pipelines.hashing import HashPipeline
 from store.evidence import Evidence
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.values: Counter[str] = Counter()
-
-    def inc_value(self, key: str, n: int = 1) -> None:
-        self.values[key] += n
-
+from tests.pipelines.fakes import Stats
 
 HASHES = ImageHashes(PdqHash(bytes(32)), 80, PHash(bytes(8)), 640, 480, "ab" * 32)
 

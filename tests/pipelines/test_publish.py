@@ -14,6 +14,7 @@ from bus import InProcessBus
 from crawler.items import ImageItem
 from hashing import hash_bytes
 from pipelines.publish import PublishPipeline
+from tests.pipelines.fakes import Stats
 from wire import HASHES_TOPIC, HashRecord
 
 
@@ -24,14 +25,6 @@ def jpeg_bytes(seed: int) -> bytes:
     out = io.BytesIO()
     Image.fromarray(small).resize((128, 128), Image.Resampling.BICUBIC).save(out, "JPEG")
     return out.getvalue()
-
-
-class Stats:
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
-
-    def inc_value(self, key: str, count: int = 1) -> None:
-        self.values[key] = self.values.get(key, 0) + count
 
 
 def item(url: str, data: bytes, page: str = "https://t.example/s/chan", **kw: Any) -> ImageItem:
