@@ -87,11 +87,39 @@ def cmd_schedule_list(args: argparse.Namespace) -> None:
     print(f"{len(due)} of {len(targets)} targets due now")
 
 
+def _mode(args: argparse.Namespace) -> str:
+    """``--mode``, by default distributed when RADAR_KAFKA_BOOTSTRAP is set."""
+    return str(
+        args.mode or ("distributed" if os.environ.get("RADAR_KAFKA_BOOTSTRAP") else "embedded")
+    )
+
+
+def _mode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mode",
+        choices=("embedded", "distributed"),
+        help="crawl due targets here, or seed them on the Kafka crawl frontier for the "
+        "crawlers (default: distributed when RADAR_KAFKA_BOOTSTRAP is set)",
+    )
+
+
 def cmd_schedule_run(args: argparse.Namespace) -> int:
     from radar.report import crawl_exit_status
     from radar.schedule import run_due
 
     store = _store(args)
+    if _mode(args) == "distributed":
+        from bus.kafka import KafkaBus, KafkaSettings
+        from radar.distributed import seed_due
+
+        bus = KafkaBus(KafkaSettings.from_env())
+        try:
+            seeded = seed_due(store, bus, datetime.now(UTC), max_targets=args.max_targets)
+        finally:
+            bus.close()
+        claimed = seeded.claimed or []
+        print(f"seeded {len(claimed)} of {seeded.due} due targets on the crawl frontier")
+        return 0
     done = run_due(
         store,
         tuple(args.allow_network or ()),
@@ -109,8 +137,7 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     from radar.schedule import Scheduler
 
     kafka = None
-    mode = args.mode or ("distributed" if os.environ.get("RADAR_KAFKA_BOOTSTRAP") else "embedded")
-    if mode == "distributed":
+    if _mode(args) == "distributed":
         from bus.kafka import KafkaSettings
 
         kafka = KafkaSettings.from_env()
@@ -219,16 +246,12 @@ def add_commands(sub: Any) -> None:
     c = ss.add_parser("run", help="crawl every due target once, now")
     c.add_argument("--max-targets", type=int, default=50)
     c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    _mode_option(c)
     _allow(c)
     c.set_defaults(func=cmd_schedule_run)
     c = sub.add_parser("scheduler", help="run due crawls forever (stops on SIGTERM)")
     c.add_argument("--poll", type=float, default=60.0, help="longest sleep between checks (s)")
-    c.add_argument(
-        "--mode",
-        choices=("embedded", "distributed"),
-        help="crawl due targets here, or seed them on the Kafka crawl frontier for the "
-        "crawlers (default: distributed when RADAR_KAFKA_BOOTSTRAP is set)",
-    )
+    _mode_option(c)
     _allow(c)
     c.set_defaults(func=cmd_scheduler)
 

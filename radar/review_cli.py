@@ -144,7 +144,10 @@ def cmd_notices_recheck(args: argparse.Namespace) -> None:
     if args.all:
         summary = services.desk.recheck(services.rechecker, "cli")
     else:
-        summary = services.desk.run_due(services.rechecker, services.mailer, policy)
+        found = services.notice_round(policy)
+        if found is None:
+            raise ValueError("another process (a review replica) is running the notice round now")
+        summary = found
     for url, detail in summary.failures:
         print(f"error {url}: {detail}")
     print(

@@ -157,7 +157,8 @@ class Scheduler:
     def run_round(self) -> int:
         if self.kafka is not None:
             return self.seed_round()
-        argv = [sys.executable, "-m", "radar", "--db", self.db, "schedule", "run", "--quiet"]
+        argv = [sys.executable, "-m", "radar", "--db", self.db, "schedule", "run"]
+        argv += ["--quiet", "--mode", "embedded"]
         for network in self.allowed_networks:
             argv += ["--allow-network", network]
         self._child = subprocess.Popen(argv)

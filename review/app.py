@@ -144,7 +144,10 @@ def _scheduler(services: Services, stop: threading.Event) -> None:
     while not stop.wait(services.settings.scheduler_minutes * 60):
         try:
             policy = Policy.from_settings(queue.settings(services))
-            summary = services.desk.run_due(services.rechecker, services.mailer, policy)
-            log.info("scheduled re-checks: %s", summary)
+            summary = services.notice_round(policy)
+            if summary is None:
+                log.info("scheduled re-checks: another replica is running this round")
+            else:
+                log.info("scheduled re-checks: %s", summary)
         except Exception:  # the loop must survive one bad round; the next one retries
             log.exception("scheduled re-check round failed")

@@ -14,10 +14,11 @@ from typing import Any
 from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker, Rechecker
 from notices.send import Mailer, SmtpMailer, SmtpSettings
-from notices.tracking import NoticeDesk
+from notices.tracking import NoticeDesk, Policy, RunSummary
 from review.auth import Throttle
 from review.settings import ReviewSettings
 from store import HitStore, SqlStore
+from store.db import exclusive
 from store.notices import NoticeStore, SqlNoticeStore
 from store.review import ReviewStore, SqlReviewStore
 from wire import utc_now
@@ -70,6 +71,15 @@ class Services:
     @property
     def desk(self) -> NoticeDesk:
         return NoticeDesk(self.notices, self.clock)
+
+    def notice_round(self, policy: Policy) -> RunSummary | None:
+        """The scheduled notice round (re-check what is due, remind, escalate), run by one
+        replica at a time: None when another review replica or a ``radar notices recheck``
+        holds it (its follow-ups would otherwise be drafted and mailed twice)."""
+        with exclusive(self.settings.db, "notice-round") as mine:
+            if not mine:
+                return None
+            return self.desk.run_due(self.rechecker, self.mailer, policy)
 
     def now(self) -> str:
         return self.clock()

@@ -18,11 +18,13 @@ A connection belongs to the thread that opened it: use one store instance per th
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +294,46 @@ def answers(target: str | Path, timeout: float = 2.0) -> None:
     uri = f"file:{Path(target)}?mode=ro"
     with closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as conn:
         conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+
+
+@contextmanager
+def exclusive(target: str | Path, name: str) -> Iterator[bool]:
+    """One holder at a time of the job ``name`` on this store, across processes and pods:
+    yields True to the holder, False at once to everyone else (never waits). For rounds
+    that run for minutes outside any transaction (the notice re-check round of every
+    review replica): on PostgreSQL a session advisory lock on a connection of its own,
+    released when the block ends or the process dies; on SQLite an ``flock`` on a file
+    beside the database (one machine, as the file is)."""
+    key = zlib.crc32(f"radar/{name}".encode())
+    if is_postgres(target):
+        try:
+            conn = psycopg.connect(_libpq_url(str(target)), autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach the database {display(target)}: {exc}") from None
+        with conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            held = bool(row and row[0])
+            try:
+                yield held
+            finally:
+                if held and not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        return
+    if str(target) == ":memory:":  # a private database: nobody else can hold it
+        yield True
+        return
+    path = Path(f"{target}.{name}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def upgrade(target: str | Path) -> tuple[str | None, str]:

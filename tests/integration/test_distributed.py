@@ -21,7 +21,7 @@ from radar.demo.site import DemoServer, build_site, find_photos
 from radar.servers import Servers
 from store import SqlStore
 from tests.integration.stack import Stack, wait_until
-from wire import HASHES_TOPIC, REJECTED_TOPIC, HashRecord, utc_now
+from wire import FRONTIER_TOPIC, HASHES_TOPIC, REJECTED_TOPIC, HashRecord, utc_now
 
 PARTITIONS = 4
 
@@ -130,6 +130,24 @@ def test_end_to_end_two_crawlers_two_matchers(stack: Stack, shared_images: Path)
         [round_id] = {h.crawl_id for h in hits}
         assert round_id.startswith(f"{target.id}@")
         assert server.requests["/admin/"] == 0
+
+
+def test_schedule_run_seeds_the_frontier_in_the_distributed_mode(stack: Stack) -> None:
+    """The scheduler CronJob's `radar schedule run`, with RADAR_KAFKA_BOOTSTRAP set as in
+    the pod, queues each due target's seed page for the crawlers (its pod has no internet
+    to crawl from) and records the round, so the next run finds nothing due."""
+    stack.radar("case", "create", "c")
+    stack.radar("case", "add-target", "c", "https://a.example/start", "--max-depth", "1")
+    [target] = SqlStore(stack.env["RADAR_DB"]).targets("c")
+    first = stack.radar("schedule", "run")
+    assert "seeded 1 of 1 due targets on the crawl frontier" in first.stdout
+    seeds = wait_until(lambda: stack.topic_records(FRONTIER_TOPIC), 60, "the seed page")
+    assert [(s["url"], s["target_id"], s["depth"]) for s in seeds] == [
+        ("https://a.example/start", target.id, 0)
+    ]
+    assert seeds[0]["crawl_id"].startswith(f"{target.id}@")
+    again = stack.radar("schedule", "run")
+    assert "seeded 0 of 0 due targets" in again.stdout
 
 
 def test_matcher_killed_mid_stream_loses_and_duplicates_nothing(

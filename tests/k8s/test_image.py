@@ -99,7 +99,9 @@ def test_compose_file_is_valid_and_runs_every_role() -> None:
     text = compose.read_text()
     for role in ("crawler", "matcher", "scheduler", "review"):
         assert re.search(rf"^  {role}:\n    <<: \*radar\n    command: \[{role}", text, re.M), role
-    assert "RADAR_APP_SECRET: ${RADAR_APP_SECRET:?" in text  # required, no default
+    assert "RADAR_REVIEW_SECRET: ${RADAR_REVIEW_SECRET:?" in text  # required, no default
+    assert "command: [review, --elasticsearch," in text  # the hits the matchers write
+    assert "RADAR_DB: postgresql://" in text and "command: [db, upgrade]" in text
     installs = (REPO / "radar" / "server_installs.py").read_text()
     kafka = re.search(r'KAFKA_VERSION = "([^"]+)"', installs)
     elastic = re.search(r'ES_VERSION = "([^"]+)"', installs)

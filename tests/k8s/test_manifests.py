@@ -12,7 +12,9 @@ from typing import Any
 from tests.k8s.conftest import Build
 from wire import topics
 
-ROLE_COMMANDS = {"crawler", "matcher", "scheduler", "review", "schedule", "topics"}
+ROLE_COMMANDS = {"crawler", "matcher", "scheduler", "review", "schedule", "topics", "db"}
+# The roles that keep state in the service store (PostgreSQL), and those that must not.
+STORE_USERS = {"crawler", "scheduler", "review", "schedule", "db"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|API_KEY|TOKEN", re.IGNORECASE)
 
 
@@ -76,7 +78,8 @@ def test_every_volume_is_bounded_or_a_claim(built: Build) -> None:
 def test_roles_run_the_one_image_with_a_radar_command(built: Build) -> None:
     images = set()
     for obj, template in workloads(built):
-        for container in template["spec"]["containers"]:
+        spec = template["spec"]
+        for container in spec.get("initContainers", []) + spec["containers"]:
             images.add(container["image"])
             assert container["args"][0] in ROLE_COMMANDS, obj["metadata"]["name"]
     assert len(images) == 1, images
@@ -98,6 +101,7 @@ def test_long_running_roles_have_probes_on_their_endpoints(built: Build) -> None
             if name == "radar-review":
                 assert (get["path"], port) == (path, 8080), (name, probe)
                 assert container["args"][-4:] == ["--host", "0.0.0.0", "--port", "8080"]
+                assert "--elasticsearch" in container["args"]  # the hits the matchers write
             else:
                 assert (get["path"], port) == (path, health_port), (name, probe)
         assert "startupProbe" in container, name
@@ -210,3 +214,57 @@ def test_prod_clients_use_tls_and_scram_users_that_exist(built: Build) -> None:
     roles = [r for p in built.of_kind("KafkaNodePool") for r in p["spec"]["roles"]]
     assert "controller" in roles and "broker" in roles  # KRaft: no ZooKeeper
     assert built.get("Elasticsearch", "radar")["spec"]["version"].startswith("8.")
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_state_is_in_the_shared_service_store_and_waits_for_its_migration(built: Build) -> None:
+    """No volume holds state (every replica shares PostgreSQL, whose URL is a Secret);
+    each pod that opens the store waits for the migrations Job's schema first."""
+    assert not built.of_kind("PersistentVolumeClaim")
+    migrate = built.get("Job", "radar-db-migrate")
+    assert migrate["spec"]["template"]["spec"]["containers"][0]["args"] == ["db", "upgrade"]
+    users = set()
+    for obj, template in workloads(built):
+        spec = template["spec"]
+        assert not any("persistentVolumeClaim" in v for v in spec.get("volumes", []))
+        (container,) = spec["containers"]
+        command = container["args"][0]
+        db = env_of(container).get("RADAR_DB")
+        if command not in STORE_USERS:
+            assert db is None, obj["metadata"]["name"]
+            continue
+        users.add(command)
+        assert db["valueFrom"]["secretKeyRef"] == {"name": "radar-db", "key": "url"}
+        assert template["metadata"]["labels"]["radar/postgres-client"] == "true"
+        if command != "db":
+            (init,) = spec["initContainers"]
+            assert init["args"] == ["db", "current"], obj["metadata"]["name"]
+            assert env_of(init)["RADAR_DB"] == db
+    assert users >= {"crawler", "review", "db"} and users & {"scheduler", "schedule"}
+
+
+def test_the_review_app_runs_replicated_with_the_settings_it_reads(built: Build) -> None:
+    """Two replicas, kept through updates and disruptions; the environment the manifest
+    gives the container is the one ReviewSettings reads (the secret's name, secure
+    cookies behind the TLS ingress)."""
+    from review.settings import ReviewSettings
+
+    review = built.get("Deployment", "radar-review")
+    assert review["spec"]["replicas"] >= 2
+    assert review["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    budget = built.get("PodDisruptionBudget", "radar-review")
+    assert budget["spec"]["maxUnavailable"] == 1
+    (container,) = review["spec"]["template"]["spec"]["containers"]
+    env = {**config(built)}
+    for name, item in env_of(container).items():
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if ref == {"name": "radar-app", "key": "secret-key"}:
+            env[name] = "s" * 48
+        elif "value" in item:
+            env[name] = item["value"]
+    settings = ReviewSettings.from_env("postgresql://radar@db/radar", env=env)
+    assert settings.secret_key == "s" * 48
+    assert settings.secure_cookies is True

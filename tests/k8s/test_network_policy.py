@@ -1,7 +1,8 @@
 """The built NetworkPolicies, evaluated (tests/k8s/netpol.py): the crawler reaches the
-public internet, DNS and Kafka only; the review app is reachable only from the ingress
-controller; Elasticsearch only from matchers and the review app; everything else in the
-namespace is denied by default.
+public internet, DNS, Kafka and the service store only; the review app is reachable only
+from the ingress controller; Elasticsearch only from matchers and the review app;
+PostgreSQL only from the roles that keep state; everything else in the namespace is
+denied by default.
 
 Cluster-internal addresses are those of common clusters: kubeadm/flannel pods
 10.244.0.0/16 and services 10.96.0.0/12, GKE pods 10.4.0.0/14, Calico 192.168.0.0/16,
@@ -88,6 +89,13 @@ def elasticsearch(b: Build) -> tuple[Endpoint, int]:
         }
         return pod("10.244.5.6", b.namespace(), labels), 9200
     return pod("10.244.9.4", "dev-data", {"app.kubernetes.io/name": "elasticsearch"}), 9200
+
+
+def postgres(b: Build) -> tuple[Endpoint, int]:
+    if b.flavour == "prod":  # a CloudNativePG instance of the Cluster radar-db
+        labels = {"cnpg.io/cluster": "radar-db", "cnpg.io/instanceRole": "primary"}
+        return pod("10.244.5.9", b.namespace(), labels), 5432
+    return pod("10.244.9.5", "dev-data", {"app.kubernetes.io/name": "postgresql"}), 5432
 
 
 KUBE_DNS = pod("10.244.0.2", "kube-system", {"k8s-app": "kube-dns"})
@@ -196,3 +204,17 @@ def test_matcher_and_scheduler_have_no_internet(b: Build) -> None:
         assert not egress_allowed(policies(b), source, address("93.184.215.14"), 443)
         broker, port = kafka_broker(b)
         assert egress_allowed(policies(b), source, broker, port)
+
+
+def test_the_service_store_only_from_the_roles_that_keep_state(b: Build) -> None:
+    db, port = postgres(b)
+    for component in ("crawler", "review", "scheduler", "migrate"):
+        assert connection_allowed(policies(b), role(b, component, "10.244.2.9"), db, port)
+        assert not connection_allowed(policies(b), role(b, component, "10.244.2.9"), db, 5433)
+    assert not connection_allowed(policies(b), role(b, "matcher", "10.244.2.9"), db, port)
+    if b.flavour == "prod":  # the in-namespace database also refuses everyone else
+        stranger = pod("10.244.4.4", "default", {"radar/postgres-client": "true"})
+        assert not netpol.ingress_allowed(policies(b), stranger, db, port)
+        operator = pod("10.244.0.7", "cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"})
+        assert netpol.ingress_allowed(policies(b), operator, db, 8000)
+        assert not egress_allowed(policies(b), db, address("93.184.215.14"), 80)

@@ -196,3 +196,20 @@ def test_bad_input_is_one_line_error_and_changes_nothing(
         radar(db, "case", "add-target", case, "https://x.example/", "--every", "soon").returncode
         == 2
     )  # argparse usage error
+
+
+def test_notices_recheck_waits_its_turn_behind_a_running_round(db: Path) -> None:
+    """A cron `radar notices recheck` while a review replica runs the notice round says so
+    and exits 1 (it would draft the same reminders twice); after the round it runs."""
+    from store.db import exclusive
+
+    SqlStore(db).close()
+    with exclusive(db, "notice-round") as held:
+        assert held
+        busy = radar(db, "notices", "recheck")
+    assert "another process (a review replica) is running the notice round" in (
+        one_line_error(busy)
+    )
+    done = radar(db, "notices", "recheck")
+    assert done.returncode == 0, done.stderr
+    assert "re-checked 0 URLs" in done.stdout

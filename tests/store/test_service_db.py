@@ -151,3 +151,41 @@ def test_the_readiness_query_answers_on_both_backends_and_creates_nothing(
     if service_db.startswith("postgresql"):
         with pytest.raises(DatabaseError):
             answers(service_db.rsplit("/", 1)[0] + "/no_such_database")
+
+
+HOLD = """
+import sys, time
+from store.db import exclusive
+with exclusive(sys.argv[1], "rounds") as held:
+    print("held" if held else "busy", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_round_has_one_holder_across_processes_and_a_dead_one_frees_it(
+    service_db: str,
+) -> None:
+    """Two review replicas never run the notice round at once: the second is told at
+    once (no wait), another job name is independent, and a holder killed mid-round
+    (a pod evicted) leaves the round free for the next one."""
+    from store.db import exclusive
+
+    SqlStore(service_db).close()  # the SQLite file exists, as in a running app
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, service_db], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with exclusive(service_db, "rounds") as held:
+            assert held is False
+        with exclusive(service_db, "other-job") as held:
+            assert held is True
+    finally:
+        holder.kill()
+        holder.wait()
+    with exclusive(service_db, "rounds") as held:
+        assert held is True
+        with exclusive(service_db, "rounds") as again:  # not re-entrant: one holder
+            assert again is False
+    with exclusive(service_db, "rounds") as held:  # released when the block ended
+        assert held is True
