@@ -250,6 +250,7 @@ def test_the_review_app_runs_replicated_with_the_settings_it_reads(built: Build)
     """Two replicas, kept through updates and disruptions; the environment the manifest
     gives the container is the one ReviewSettings reads (the secret's name, secure
     cookies behind the TLS ingress)."""
+    from notices.send import SmtpSettings
     from review.settings import ReviewSettings
 
     review = built.get("Deployment", "radar-review")
@@ -268,3 +269,16 @@ def test_the_review_app_runs_replicated_with_the_settings_it_reads(built: Build)
     settings = ReviewSettings.from_env("postgresql://radar@db/radar", env=env)
     assert settings.secret_key == "s" * 48
     assert settings.secure_cookies is True
+    smtp = SmtpSettings.from_env(env)  # notice mail over TLS, not to the pod's loopback
+    assert smtp.host == config(built)["RADAR_SMTP_HOST"] != "127.0.0.1"
+    assert smtp.security == "starttls" and smtp.port == 587
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in env_of(container).values()
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert refs["RADAR_SMTP_PASSWORD"] == {
+        "name": "radar-smtp",
+        "key": "password",
+        "optional": True,
+    }
