@@ -6,9 +6,10 @@ private: for tests only), ``RADAR_LOG_LEVEL``, ``RADAR_HEALTH_PORT`` (probes and
 see :mod:`ops.health`), ``RADAR_DB`` (optional: the shared service store, a
 ``postgresql://`` URL in the deployment; with it crawls are incremental as in the
 embedded mode: every crawler reads and writes the validators and hashes of the pages and
-images it fetched there). Pages of ``render="browser"`` targets are rendered by Debian's
-Chromium when it is installed (it is in the image), as in the embedded crawl. Runs until
-SIGTERM, then finishes what it holds and commits.
+images it fetched there, and keeps there the evidence of each sighting that matches a
+case's bank: :class:`pipelines.evidence.MatchedEvidence`). Pages of ``render="browser"``
+targets are rendered by Debian's Chromium when it is installed (it is in the image), as
+in the embedded crawl. Runs until SIGTERM, then finishes what it holds and commits.
 """
 
 from __future__ import annotations
@@ -69,13 +70,20 @@ def main() -> None:
     except BrowserMissing as exc:
         log.warning("no Chromium (%s): render=browser pages are fetched as served", exc)
         browser = False
-    state = None
+    state = evidence = None
     if settings.db:  # used on the reactor's thread only, as in the embedded crawl
+        from pipelines.evidence import MatchedEvidence
         from store import SqlStore
 
         state = SqlStore(settings.db)
+        evidence = MatchedEvidence(state)
     scrapy_settings = crawl_settings(
-        bus, settings.allowed_networks, log_level=settings.log_level, browser=browser, state=state
+        bus,
+        settings.allowed_networks,
+        log_level=settings.log_level,
+        browser=browser,
+        state=state,
+        evidence=evidence,
     )
     process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
     crawler = process.create_crawler(FrontierSpider)

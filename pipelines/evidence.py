@@ -7,9 +7,11 @@ its hash record was accepted by the bus. Settings:
     a :class:`store.evidence.CrawlStateStore`: the image's validators and hashes are
     stored under its URL (or channel post key), so the next crawl can skip it.
 ``RADAR_EVIDENCE_SINK``
-    an object with ``capture(evidence, page_html)``: receives the evidence of every
-    published image (the embedded crawl keeps those that became hits, see
-    :class:`radar.crawl.EvidenceKeeper`).
+    an object with ``capture(evidence, page_html, record)``: receives the evidence of
+    every published image with its hash record, and keeps those that became hits (the
+    embedded crawl: :class:`radar.crawl.EvidenceKeeper`, told by the in-process match;
+    the distributed crawler: :class:`MatchedEvidence`, which applies the matchers' rule
+    to the case's bank in the shared store).
 
 Without either setting the pipeline switches itself off. The page HTML travels with the
 item until here; the image bytes were dropped by the hashing pipeline long before.
@@ -23,7 +25,9 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.incremental import image_state_of
 from crawler.items import ImageItem
+from pipelines.publish import record_of
 from store.evidence import Evidence
+from wire import HashRecord
 
 
 def evidence_of(item: ImageItem) -> Evidence:
@@ -78,7 +82,33 @@ class EvidencePipeline:
         if self.sink is not None and not item.same_as:  # its first item brought the evidence
             page = item.page
             html = page.html if page is not None and page.html else None
-            if self.sink.capture(evidence_of(item), html):
+            if self.sink.capture(evidence_of(item), html, record_of(item)):
                 self.stats.inc_value("radar/evidence_kept")
         item.page = None  # the page HTML is no longer needed by this item
         return item
+
+
+class MatchedEvidence:
+    """The evidence sink of the distributed crawler (``RADAR_DB`` set): keeps a sighting's
+    evidence in the shared store when its record matches its case's bank by the matchers'
+    own rule (:class:`matcher.MatchWorker`, on the cases and references of that store), so
+    every hit the matchers record has its evidence, as in the embedded crawl. The bank is
+    reloaded when the store's bank version changes, checked at most every
+    ``bank_check_seconds``; a reference added but not yet ``radar bank-sync``-ed may
+    keep evidence a moment before the matchers hit on it."""
+
+    def __init__(self, store: Any, bank_check_seconds: float = 30.0) -> None:
+        from matcher import MatchWorker
+
+        self.store = store
+        self.worker = MatchWorker(store, store, bank_check_seconds=bank_check_seconds)
+
+    def __deepcopy__(self, memo: dict[int, object]) -> object:
+        return self  # travels in Scrapy's settings, which are deep-copied
+
+    def capture(self, evidence: Evidence, page_html: str | None, record: HashRecord) -> bool:
+        hits = self.worker.match(record)
+        if not any(hit.case_id == evidence.case_id for hit in hits):
+            return False
+        self.store.save_evidence(evidence, page_html)
+        return True

@@ -97,7 +97,7 @@ class EvidenceKeeper:
             labels = self.matched.setdefault(record.target_id, {})
             labels.update({hit.reference_label: record.content_sha256 for hit in hits})
 
-    def capture(self, evidence: Evidence, page_html: str | None) -> bool:
+    def capture(self, evidence: Evidence, page_html: str | None, record: HashRecord) -> bool:
         sighting = (evidence.image_url, evidence.fetched_at, evidence.content_sha256)
         cases = self._hits.pop(sighting, None)
         if not cases or evidence.case_id not in cases:

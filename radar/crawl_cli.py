@@ -164,18 +164,25 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evidence_rows(store: SqlStore, key: str) -> list[Any]:
+def _evidence_rows(store: SqlStore, key: str, hits: Any) -> list[Any]:
+    """The sightings of a hit (its id, looked up in ``hits``) or of an image URL."""
     if key.startswith(("http://", "https://")):
         return store.evidence(image_url=key)
-    hits = [h for h in store.hits(limit=100_000) if h.id == key]
-    if not hits:
-        raise StoreError(f"no hit {key!r} (give a hit id or an image URL)")
-    return store.evidence(image_url=hits[0].image_url, case_id=hits[0].case_id)
+    try:
+        hit, _version = hits.get_hit(key)
+    except StoreError:
+        raise StoreError(f"no hit {key!r} (give a hit id or an image URL)") from None
+    return store.evidence(image_url=hit.image_url, case_id=hit.case_id)
 
 
 def cmd_evidence(args: argparse.Namespace) -> None:
     store = _store(args)
-    rows = _evidence_rows(store, args.hit)
+    hits: Any = store
+    if args.elasticsearch:  # the distributed mode: hits in Elasticsearch, evidence here
+        from store.elastic import ElasticHitStore, ElasticSettings
+
+        hits = ElasticHitStore(ElasticSettings.from_env())
+    rows = _evidence_rows(store, args.hit, hits)
     if args.html:
         if not rows or not rows[0].page_sha256:
             raise StoreError("no page snapshot kept for this hit")
@@ -265,4 +272,9 @@ def add_commands(sub: Any) -> None:
     c.add_argument("hit", help="a hit id or an image URL")
     c.add_argument("--json", action="store_true")
     c.add_argument("--html", action="store_true", help="print the latest page snapshot")
+    c.add_argument(
+        "--elasticsearch",
+        action="store_true",
+        help="look the hit id up in the distributed mode's hits (RADAR_ES_URL)",
+    )
     c.set_defaults(func=cmd_evidence)

@@ -130,6 +130,12 @@ def test_end_to_end_two_crawlers_two_matchers(stack: Stack, shared_images: Path)
         [round_id] = {h.crawl_id for h in hits}
         assert round_id.startswith(f"{target.id}@")
         assert server.requests["/admin/"] == 0
+        # The crawlers kept each hit's evidence in the shared store; a lawyer finds it by
+        # the hit id the review app shows (the hit itself is in Elasticsearch).
+        for hit in hits:
+            shown = stack.radar("evidence", hit.id, "--elasticsearch").stdout
+            assert f"sha256 {hit.content_sha256}" in shown, shown
+            assert f"page       {hit.page_url}" in shown, shown
 
 
 def test_schedule_run_seeds_the_frontier_in_the_distributed_mode(stack: Stack) -> None:

@@ -1,5 +1,6 @@
 """One product in both modes: the same case crawled by the embedded crawl and by 2 frontier
-crawlers + 2 matchers on real Kafka and Elasticsearch finds the same hits.
+crawlers + 2 matchers on real Kafka and Elasticsearch finds the same hits, and keeps the
+same crawl state and evidence.
 
 The case has a target of every kind: a website (the demo site), a Telegram-shaped channel,
 an RSS feed and a sitemap (each listing a page only they lead to) and a JavaScript gallery
@@ -151,6 +152,12 @@ def test_embedded_and_distributed_find_the_same_hits(
                 assert store.page_state(target.id, target.url) is not None, (db, target.url)
         plain = [url for url, _, _ in embedded if not url.startswith(prefixes["channel"])]
         assert plain and all(store.image_state(url) is not None for url in plain), db
+        # ... and the evidence a notice cites: for every hit image, a sighting of its
+        # case with the page it was on (headers, status, the page's snapshot).
+        for url in {url for url, _, _ in embedded}:
+            sightings = store.evidence(image_url=url, case_id="demo")
+            assert sightings, (db, url)
+            assert all(e.page_url and e.http_status == 200 for e in sightings), (db, url)
         store.close()
     kinds = {k: {h for h in embedded if h[0].startswith(v)} for k, v in prefixes.items()}
     assert all(kinds.values()), f"a target kind found nothing embedded: {kinds}"
