@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from notices.confirmation import Confirmation
 from review.services import Services
 from store.base import StoreError
 from store.hitquery import HitQuery
@@ -215,6 +216,21 @@ def bulk(services: Services, username: str, hit: Hit, decision: str, reason: str
             continue  # held by another analyst, or decided meanwhile: their turn
         services.review.release(dup.id, username)
     return outcomes
+
+
+def confirmation(services: Services, hit_id: str) -> Confirmation:
+    """How the review confirmed ``hit_id``, from the recorded decisions and disputes: an
+    admin's resolution of a dispute if that settled it, else the analysts who voted to
+    confirm (as many as the consensus setting asked for when they voted)."""
+    settled = [
+        d
+        for d in services.review.disputes(open_only=False)
+        if d.hit_id == hit_id and d.resolution == "confirmed"
+    ]
+    if settled:
+        return Confirmation(by_admin="dispute")
+    votes = [d for d in services.review.decisions(hit_id) if d.decision == "confirmed"]
+    return Confirmation(analysts=len(votes))
 
 
 def resolve(services: Services, username: str, hit_id: str, decision: str, note: str) -> None:
