@@ -4,7 +4,10 @@ Works on any :class:`store.HitStore` (SQLite or Elasticsearch): the hit store an
 the ordered query, the review store holds who claimed, decided, skipped or disputed.
 
 - Order: case priority (admin override, else the case's), match distance, age.
-- A hit is claimed by one analyst at a time; the claim lapses after ``claim_minutes``.
+- A hit is claimed by one analyst at a time, and only by one who can still vote on it
+  (not after voting, not by an admin or for a settled or disputed hit); a user holds one
+  claim at a time, and it ends with their vote or skip, when they open another hit,
+  leave the page or sign out, or after ``claim_minutes``.
 - A hit is ``confirmed`` or ``rejected`` once ``consensus`` analysts agree; any
   disagreement opens a dispute for an admin, and the hit leaves the queue until then.
 - Exact duplicates (same SHA-256) of a confirmed hit can be voted on in bulk: one vote
@@ -20,7 +23,7 @@ from notices.confirmation import Confirmation
 from review.services import Services
 from store.base import StoreError
 from store.hitquery import HitQuery
-from store.review import Decision
+from store.review import Decision, User
 from wire import Hit
 
 DEFAULTS: dict[str, Any] = {
@@ -127,12 +130,35 @@ def next_hit(services: Services, username: str, filters: Filters) -> Hit | None:
     return None
 
 
+def may_decide(services: Services, user: User, hit: Hit) -> bool:
+    """Whether ``user`` can still cast a vote on ``hit``: an analyst, the hit pending and
+    not in dispute, and no vote of theirs on it yet. Only such a user claims the hit."""
+    if not user.has("analyst") or hit.status != "pending":
+        return False
+    if any(d.username == user.username for d in services.review.decisions(hit.id)):
+        return False
+    return not any(d.hit_id == hit.id for d in services.review.disputes(open_only=True))
+
+
 def claim(services: Services, username: str, hit_id: str) -> str | None:
-    """Claim a hit for viewing; return who else holds it, or None if it is ours now."""
+    """Claim a hit for deciding; return who else holds it, or None if it is ours now.
+    Callers claim only for a user who :func:`may_decide`; a user holds one claim at a
+    time, so opening another hit releases the previous one."""
     ok = services.review.claim(
         hit_id, username, services.now(), services.later(services.settings.claim_minutes)
     )
     return None if ok else services.review.claim_of(hit_id, services.now())
+
+
+def open_hit(services: Services, user: User, hit: Hit) -> tuple[bool, str | None]:
+    """A user opens ``hit``: (whether they may decide it, who else holds it). The hit is
+    claimed only for a user who may decide it; anyone else (an analyst who voted, an
+    admin, a settled or disputed hit) only looks, and their other claims are released."""
+    if may_decide(services, user, hit):
+        return True, claim(services, user.username, hit.id)
+    services.review.release_all(user.username)
+    holder = services.review.claim_of(hit.id, services.now())
+    return False, holder if holder != user.username else None
 
 
 def decide(services: Services, username: str, hit_id: str, decision: str, reason: str) -> str:

@@ -118,10 +118,20 @@ class ReviewStore(Protocol):
     ) -> list[AuditEntry]: ...
     def claim(self, hit_id: str, username: str, now: str, expires: str) -> bool:
         """Claim a hit for one user; True if it is now theirs (free, expired or
-        already theirs), False if another user holds a live claim."""
+        already theirs), False if another user holds a live claim. A user holds one
+        claim at a time: claiming a hit releases the user's claims of other hits."""
         ...
 
-    def release(self, hit_id: str, username: str) -> None: ...
+    def release(self, hit_id: str, username: str, made_by: str | None = None) -> None:
+        """Release ``username``'s claim of ``hit_id``; with ``made_by``, only a claim made
+        (or renewed) at or before that time, so a late release from a page the user left
+        does not drop the claim of the page they opened next."""
+        ...
+
+    def release_all(self, username: str) -> None:
+        """Release every claim ``username`` holds (signing out)."""
+        ...
+
     def claimed_by_others(self, username: str, now: str) -> set[str]: ...
     def claim_of(self, hit_id: str, now: str) -> str | None: ...
     def record_decision(self, decision: Decision) -> None:
@@ -326,13 +336,21 @@ class SqlReviewStore(Database):
                 replace_into("review_claims"),
                 (hit_id, username, now, expires),
             )
+            db.execute(
+                "DELETE FROM review_claims WHERE username=? AND hit_id<>?", (username, hit_id)
+            )
             return True
 
-    def release(self, hit_id: str, username: str) -> None:
+    def release(self, hit_id: str, username: str, made_by: str | None = None) -> None:
         with self._tx() as db:
             db.execute(
-                "DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username)
+                "DELETE FROM review_claims WHERE hit_id=? AND username=? AND claimed_at<=?",
+                (hit_id, username, made_by or "9999"),
             )
+
+    def release_all(self, username: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM review_claims WHERE username=?", (username,))
 
     def claimed_by_others(self, username: str, now: str) -> set[str]:
         rows = self._db.execute(

@@ -119,7 +119,8 @@ def item(
 ) -> Response:
     s = services(request)
     hit, version = _hit(request, hit_id)
-    holder = queue.claim(s, session.user.username, hit_id) if hit.status == "pending" else None
+    opened_at = s.now()
+    decidable, holder = queue.open_hit(s, session.user, hit)
     try:
         case_row = s.cases.get_case(hit.case_id)
     except StoreError:
@@ -137,7 +138,8 @@ def item(
         version=version,
         case=case_row,
         holder=holder,
-        claim_until=s.review.claim_of(hit_id, s.now()) and s.later(s.settings.claim_minutes),
+        decidable=decidable and holder is None,
+        claimed_at=opened_at,
         votes=len(decisions),
         decisions=decisions if (session.user.has("admin") or mine) else [],
         mine=mine,
@@ -178,6 +180,21 @@ def decide(
         "disputed": "Recorded. The analysts disagree: sent to an admin.",
     }
     return redirect(f"/review/next?{filters.params()}", messages[outcome])
+
+
+@router.post("/review/hits/{hit_id}/release")
+def release(
+    request: Request,
+    session: Analyst,
+    hit_id: str,
+    claimed_at: Annotated[str, Form()] = "",
+) -> Response:
+    """The analyst left the hit's page without deciding (the page sends this when it is
+    hidden): their claim made at ``claimed_at`` ends, so the next analyst can take it."""
+    s = services(request)
+    s.review.release(hit_id, session.user.username, claimed_at or None)
+    audit(request, session, "release claim", hit_id)
+    return Response(status_code=204)
 
 
 @router.post("/review/hits/{hit_id}/skip")

@@ -100,6 +100,18 @@
     });
   }
 
+  // -- the claim ends when the analyst leaves the hit without deciding ------------------
+  const actions = $("#actions");
+  let submitting = false;
+  document.querySelectorAll("form").forEach((f) => f.addEventListener("submit", (ev) => { if (!ev.defaultPrevented) submitting = true; }));
+  window.addEventListener("pagehide", () => {
+    if (!actions || submitting || !navigator.sendBeacon) return;  // a decision or skip releases it
+    const data = new FormData();
+    data.append("csrf", csrf);
+    data.append("claimed_at", actions.dataset.claimed || "");
+    navigator.sendBeacon(actions.dataset.release, data);
+  });
+
   // -- keyboard shortcuts -------------------------------------------------------------------
   function click(sel) { const el = $(sel); if (el && !el.disabled) { el.click(); return true; } return false; }
   document.addEventListener("keydown", (ev) => {
