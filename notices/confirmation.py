@@ -19,9 +19,10 @@ _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight"
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     """``analysts``: how many analysts voted to confirm; ``by_admin``: why an admin's
-    decision settled it instead (``dispute``: the analysts disagreed; ``reopen``: the
-    admin re-opened the analysts' decision), "" when the analysts' consensus did.
-    Neither: nothing is recorded (the hit was confirmed outside the review app)."""
+    decision settled it instead (``dispute``: the analysts disagreed), "" when the
+    analysts' consensus did. Neither: nothing is recorded (the hit was confirmed outside
+    the review app). A hit an admin re-opened is reviewed afresh, so only its new votes
+    count."""
 
     analysts: int = 0
     by_admin: str = ""
@@ -32,10 +33,8 @@ class Confirmation:
 
     def words(self) -> str:
         """What the notice says about one such hit, e.g. ``by two trained analysts``."""
-        if self.by_admin == "dispute":
-            return "by an administrator of our hotline who settled a disagreement between analysts"
         if self.by_admin:
-            return "by an administrator of our hotline who re-examined the analysts' decision"
+            return "by an administrator of our hotline who settled a disagreement between analysts"
         if self.analysts == 1:
             return "by a trained analyst"
         number = _NUMBERS[self.analysts] if self.analysts < len(_NUMBERS) else str(self.analysts)

@@ -10,6 +10,8 @@ the ordered query, the review store holds who claimed, decided, skipped or dispu
   leave the page or sign out, or after ``claim_minutes``.
 - A hit is ``confirmed`` or ``rejected`` once ``consensus`` analysts agree; any
   disagreement opens a dispute for an admin, and the hit leaves the queue until then.
+- An analyst may undo their last vote within ``undo_minutes`` while the hit is not
+  settled; an admin may re-open a settled hit, which is then reviewed afresh.
 - Exact duplicates (same SHA-256) of a confirmed hit can be voted on in bulk: one vote
   of that analyst on each, under the same consensus rule.
 """
@@ -257,6 +259,50 @@ def confirmation(services: Services, hit_id: str) -> Confirmation:
         return Confirmation(by_admin="dispute")
     votes = [d for d in services.review.decisions(hit_id) if d.decision == "confirmed"]
     return Confirmation(analysts=len(votes))
+
+
+def may_undo(services: Services, username: str, hit: Hit) -> bool:
+    """Whether ``username`` may still withdraw their vote on ``hit``: it is their latest
+    decision, made within ``undo_minutes``, and the hit is not settled."""
+    if hit.status != "pending":
+        return False
+    mine = services.review.decisions_of(username, limit=1)
+    since = services.later(-services.settings.undo_minutes)
+    return (
+        bool(mine)
+        and mine[0].at >= since
+        and any(
+            d.username == username and d.at == mine[0].at for d in services.review.decisions(hit.id)
+        )
+    )
+
+
+def undo(services: Services, username: str, hit_id: str) -> Decision:
+    """Withdraw ``username``'s last decision, on ``hit_id``, within ``undo_minutes`` and
+    while the hit is not settled (a dispute it opened closes if the votes left agree).
+    ReviewError otherwise. Returns the withdrawn decision."""
+    hit, _ = services.hits.get_hit(hit_id)
+    if hit.status != "pending":
+        raise ReviewError(f"this hit was {hit.status} already: ask an admin to re-open it")
+    since = services.later(-services.settings.undo_minutes)
+    withdrawn = services.review.withdraw_decision(hit_id, username, since)
+    if withdrawn is None:
+        minutes = f"{services.settings.undo_minutes:g}"
+        raise ReviewError(f"only your last decision can be undone, within {minutes} minutes")
+    return withdrawn
+
+
+def reopen(services: Services, username: str, hit_id: str, note: str) -> list[Decision]:
+    """An admin re-opens a settled hit the analysts got wrong: back to ``pending``, its
+    votes and dispute cleared for a fresh review (returned for the audit log)."""
+    if not note.strip():
+        raise ReviewError("say why (the note is kept in the audit log)")
+    hit, _ = services.hits.get_hit(hit_id)
+    if hit.status == "pending":
+        raise ReviewError("this hit is pending: nothing to re-open")
+    votes, _ = services.review.reopen(hit_id)
+    set_status(services, hit_id, "pending")
+    return votes
 
 
 def resolve(services: Services, username: str, hit_id: str, decision: str, note: str) -> None:

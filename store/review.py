@@ -140,6 +140,21 @@ class ReviewStore(Protocol):
 
     def decisions(self, hit_id: str) -> list[Decision]: ...
     def decided_by(self, username: str) -> set[str]: ...
+    def decisions_of(self, username: str, limit: int = 200) -> list[Decision]:
+        """``username``'s decisions, newest first."""
+        ...
+
+    def withdraw_decision(self, hit_id: str, username: str, since: str) -> Decision | None:
+        """Delete ``username``'s decision on ``hit_id`` if it is their latest decision of
+        all and was made at or after ``since``; an open dispute of the hit is closed when
+        the votes left agree. The withdrawn decision, or None (nothing changed)."""
+        ...
+
+    def reopen(self, hit_id: str) -> tuple[list[Decision], Dispute | None]:
+        """Delete the hit's decisions and dispute (its next review starts afresh) and
+        return them, so the caller can write them to the audit log."""
+        ...
+
     def decision_counts(self, since: str) -> dict[str, dict[str, int]]: ...
     def open_dispute(self, hit_id: str, at: str) -> None: ...
     def resolve_dispute(self, hit_id: str, username: str, resolution: str, note: str, at: str): ...
@@ -395,6 +410,54 @@ class SqlReviewStore(Database):
     def decided_by(self, username: str) -> set[str]:
         rows = self._db.execute("SELECT hit_id FROM review_decisions WHERE username=?", (username,))
         return {r[0] for r in rows}
+
+    def decisions_of(self, username: str, limit: int = 200) -> list[Decision]:
+        rows = self._db.execute(
+            "SELECT * FROM review_decisions WHERE username=? ORDER BY at DESC, hit_id LIMIT ?",
+            (username, limit),
+        )
+        return [Decision(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def withdraw_decision(self, hit_id: str, username: str, since: str) -> Decision | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM review_decisions WHERE hit_id=? AND username=?",
+                (hit_id, username),
+            ).fetchone()
+            (latest,) = db.execute(
+                "SELECT MAX(at) FROM review_decisions WHERE username=?", (username,)
+            ).fetchone()
+            if row is None or row[4] != latest or row[4] < since:
+                return None
+            db.execute(
+                "DELETE FROM review_decisions WHERE hit_id=? AND username=?", (hit_id, username)
+            )
+            left = {
+                r[0]
+                for r in db.execute(
+                    "SELECT decision FROM review_decisions WHERE hit_id=?", (hit_id,)
+                )
+            }
+            if len(left) <= 1:
+                db.execute(
+                    "DELETE FROM review_disputes WHERE hit_id=? AND resolved_at IS NULL",
+                    (hit_id,),
+                )
+            return Decision(row[0], row[1], row[2], row[3], row[4])
+
+    def reopen(self, hit_id: str) -> tuple[list[Decision], Dispute | None]:
+        with self._tx() as db:
+            votes = [
+                Decision(r[0], r[1], r[2], r[3], r[4])
+                for r in db.execute(
+                    "SELECT * FROM review_decisions WHERE hit_id=? ORDER BY at", (hit_id,)
+                )
+            ]
+            row = db.execute("SELECT * FROM review_disputes WHERE hit_id=?", (hit_id,)).fetchone()
+            db.execute("DELETE FROM review_decisions WHERE hit_id=?", (hit_id,))
+            db.execute("DELETE FROM review_disputes WHERE hit_id=?", (hit_id,))
+            db.execute("DELETE FROM review_claims WHERE hit_id=?", (hit_id,))
+        return votes, None if row is None else Dispute(*tuple(row))
 
     def decision_counts(self, since: str) -> dict[str, dict[str, int]]:
         """Per user, decisions per kind since ``since``."""

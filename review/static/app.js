@@ -10,21 +10,27 @@
   const live = $("#live");
   const veil = $("#veil");
   let objectUrl = null;
+  // Keyboard decisions wait until the analyst can see the candidate: a key pressed while
+  // it loads (a double press from the previous hit) must not decide this one unseen.
+  let ready = false;
   async function load(url, revealed) {
     if (!img) return;
     try {
       const res = await fetch(url, { credentials: "same-origin", cache: "no-store" });
       const state = res.headers.get("X-Radar-Live") || "error";
       const detail = res.headers.get("X-Radar-Detail") || "";
+      const blob = await res.blob();
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      objectUrl = URL.createObjectURL(blob);
+      img.src = objectUrl;
+      try { await img.decode(); } catch (e) { /* not a picture: the state below says why */ }
       if (live) {
         live.dataset.state = state;
         live.textContent = { present: "live: still online", changed: "live: different bytes now",
           gone: "gone: " + detail, error: "not reachable: " + detail }[state] || state;
       }
-      const blob = await res.blob();
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-      objectUrl = URL.createObjectURL(blob);
-      img.src = objectUrl;
+      ready = true;
+      img.dataset.ready = "1";
       img.dataset.view = res.headers.get("X-Radar-View") || "blurred";
       img.alt = revealed ? "Candidate image, revealed" : "Candidate image, blurred";
       if (veil) {
@@ -121,6 +127,13 @@
     if (document.querySelector("dialog[open]")) return;
     const key = ev.key;
     let done = false;
+    if (ev.repeat && "crs".includes(key)) { ev.preventDefault(); return; }  // a held key decides nothing
+    if ((key === "c" || key === "r") && img && !ready && $("#actions")) {
+      const wait = $("#key-wait");
+      if (wait) wait.hidden = false;
+      ev.preventDefault();
+      return;
+    }
     if (key === "c") done = click("#confirm");
     else if (key === "r") { if (rejectOpen) { openReject(); done = true; } }
     else if (key === "s") done = click("#skip");

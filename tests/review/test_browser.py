@@ -132,6 +132,36 @@ def test_review_with_the_keyboard(browser: Any, live: tuple[Env, str]) -> None:
     assert {"decision confirmed", "decision rejected", "skip", "view hit"} <= set(actions)
 
 
+def test_keys_decide_nothing_before_the_candidate_loaded(
+    browser: Any, live: tuple[Env, str]
+) -> None:
+    env, url = live
+    page = signed_in(browser, url, "ana")
+    held: list[Any] = []
+    page.route(re.compile(r"/review/hits/[0-9a-f]+/image$"), lambda route: held.append(route))
+    hit = env.hits[0]
+    page.goto(f"{url}/review/hits/{hit.id}")
+    page.locator("#actions").wait_for()
+    for _ in range(100):  # the candidate's request is held, so it cannot have loaded
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the candidate image was never requested"
+    page.keyboard.press("c")
+    page.keyboard.press("r")
+    page.locator("#key-wait").wait_for()
+    assert not page.locator("#reject-dialog").is_visible()
+    assert env.services.review.decisions(hit.id) == []
+    assert hit.id in page.url
+    held[0].continue_()
+    page.locator("#candidate[data-ready='1']").wait_for(state="attached")
+    page.keyboard.press("c")
+    page.wait_for_url(lambda u: hit.id not in u)
+    assert [(d.username, d.decision) for d in env.services.review.decisions(hit.id)] == [
+        ("ana", "confirmed")
+    ]
+
+
 def test_reveal_one_image(browser: Any, live: tuple[Env, str]) -> None:
     env, url = live
     env.services.review.set_setting("exposure_budget", 1)
