@@ -46,6 +46,7 @@
     load(img.dataset.src, false);
   }
   const revealBtn = $("#reveal");
+  let capped = !!(revealBtn && revealBtn.disabled);
   const hideBtn = $("#hide");
   async function reveal() {
     if (!revealBtn || revealBtn.disabled) return;
@@ -56,14 +57,16 @@
     const msg = $("#reveal-msg");
     if (!res.ok) {
       if (msg) { msg.textContent = body.error || "Not allowed."; msg.classList.add("error"); }
-      revealBtn.disabled = false;
+      revealBtn.disabled = res.status === 429;  // the budget is spent: it stays off today
       return;
     }
     const count = $("#exposure-count");
     if (count) count.textContent = body.used;
     const bar = $("#exposure-bar");
     if (bar) bar.value = body.used;
-    if (msg) msg.textContent = "Revealed " + body.used + " of " + body.budget + " today.";
+    if (msg) msg.textContent = "Revealed " + body.used + " of " + body.budget + " today." +
+      (body.used >= body.budget ? " That was the last reveal of today's budget." : "");
+    capped = body.used >= body.budget;
     await load(body.url, true);
     revealBtn.hidden = true;
     if (hideBtn) hideBtn.hidden = false;
@@ -73,7 +76,7 @@
     load(img.dataset.src, false);
     hideBtn.hidden = true;
     revealBtn.hidden = false;
-    revealBtn.disabled = false;
+    revealBtn.disabled = capped;
   }
   if (revealBtn) revealBtn.addEventListener("click", reveal);
   if (hideBtn) hideBtn.addEventListener("click", hide);

@@ -178,11 +178,19 @@ def test_reveal_one_image(browser: Any, live: tuple[Env, str]) -> None:
     assert env.services.review.reveals_since("ana", env.services.day_start()) == 1
     page.keyboard.press("h")
     page.locator("#candidate[data-view='blurred']").wait_for()
-    # The budget of 1 is spent: the next reveal is refused and says why.
+    # The budget of 1 is spent: Reveal stays off and says why; v does nothing.
+    assert page.locator("#reveal").is_disabled()
     page.keyboard.press("v")
-    page.locator("#reveal-msg", has_text="budget").wait_for()
+    page.locator("#reveal-msg", has_text="last reveal of today's budget").wait_for()
     assert env.services.review.reveals_since("ana", env.services.day_start()) == 1
-    assert "reveal refused" in [e.action for e in env.services.review.audit_entries("ana")]
+    # Opened again (or the next hit): Reveal and Confirm are off, with the reason.
+    page.goto(f"{url}/review/hits/{env.hits[1].id}")
+    assert page.locator("#reveal").is_disabled() and page.locator("#confirm").is_disabled()
+    assert "exposure budget" in page.locator("#cap-msg").inner_text()
+    wait_live(page)
+    page.keyboard.press("c")
+    page.wait_for_timeout(300)
+    assert env.services.review.decisions(env.hits[1].id) == []
 
 
 def test_consensus_with_two_analysts(browser: Any, live: tuple[Env, str]) -> None:
