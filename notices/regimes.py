@@ -204,19 +204,21 @@ def regime(key: str) -> Regime:
 
 
 def default_fields(
-    key: str, case_ids: Sequence[str], notifier: Mapping[str, str]
+    key: str, case_ids: Sequence[str], notifier: Mapping[str, str], confirmed: str = ""
 ) -> dict[str, Any]:
     """Pre-filled values for a new notice: the notifier from the settings and neutral
-    wording that describes the content without depicting it."""
+    wording that describes the content without depicting it. ``confirmed`` is what the
+    review really recorded (:func:`notices.confirmation.phrase`, e.g. ``confirmed by two
+    trained analysts``); when empty the wording claims no review."""
     cases = ", ".join(case_ids)
+    review = f" and {confirmed}" if confirmed else ""
     values: dict[str, Any] = {k: notifier.get(k, "") for k in (f.name for f in NOTIFIER)}
     if key == "dsa":
         values["explanation"] = (
             "The images at the URLs below are intimate images of a real person, made or "
             "altered and published without consent. Each was matched by perceptual hash "
             "(PDQ) to the reference pictures of our case "
-            f"{cases} and confirmed by two trained analysts. Their publication is illegal "
-            "under Union and national law."
+            f"{cases}{review}. Their publication is illegal under Union and national law."
         )
         values.update(csam_offence=False, bona_fide=False)
     elif key == "takeitdown":
@@ -224,14 +226,14 @@ def default_fields(
         values["identification"] = (
             "The intimate visual depictions at the exact URLs listed below (our reference "
             f"{cases}); each was matched by perceptual hash to the depicted person's "
-            "pictures and confirmed by two trained analysts."
+            f"pictures{review}."
         )
         values.update(non_consent=False, non_consent_info="", signature="")
     elif key == "dmca":
         values["work"] = f"Original photographs held under our reference {cases}."
         values["identification"] = (
             "The copies of those photographs at the exact URLs listed below, matched by "
-            "perceptual hash and confirmed by two trained analysts."
+            f"perceptual hash{review}."
         )
         values.update(good_faith=False, accuracy=False, signature="")
     return values

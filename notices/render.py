@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -19,8 +20,9 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from notices.regimes import Regime, regime
-from store.notices import Notice
+from store.notices import Notice, Recheck
 
+GONE = ("gone", "changed")  # re-check results after which the noticed bytes are not served
 LEVEL_NAMES = {"host": "hosting provider", "site": "site operator", "registrar": "registrar"}
 
 
@@ -51,35 +53,97 @@ def _human(ts: str) -> str:
     return parse_time(ts).strftime("%d %B %Y, %H:%M UTC")
 
 
-def document(notice: Notice, sent_at: str, parent: Notice | None = None) -> list[Block]:
-    """The notice's content, dated ``sent_at`` (the moment of sending, or of preview)."""
+def kind(notice: Notice, parent: Notice | None) -> str:
+    """``notice`` for a first notice, ``reminder`` (same contact level as the notice it
+    follows) or ``escalation`` (a later level); ``follow-up`` if the parent is unknown."""
+    if not notice.parent_id:
+        return "notice"
+    if parent is None:
+        return "follow-up"
+    return "reminder" if parent.level == notice.level else "escalation"
+
+
+def _follows(parent: Notice) -> str:
+    when = f"sent {_human(parent.sent_at)}" if parent.sent_at else "not sent"
+    return f"{reference(parent)} ({when})"
+
+
+def _span(times: list[str]) -> str:
+    first, last = min(times), max(times)
+    return f"on {_human(last)}" if first == last else f"between {_human(first)} and {_human(last)}"
+
+
+def still_online(notice: Notice, parent: Notice, sent_at: str, rechecks: Sequence[Recheck]) -> str:
+    """What we know of the content since ``parent`` was sent, in one sentence: only a
+    re-check after that (and no later than ``sent_at``, the date of this notice) that
+    found the same bytes lets the notice say it is still online, and it says when."""
+    since = parent.sent_at or ""
+    latest: dict[str, Recheck] = {}
+    for r in rechecks:
+        if since <= r.at <= sent_at and (r.url not in latest or r.at >= latest[r.url].at):
+            latest[r.url] = r
+    urls = [u.url for u in notice.urls]
+    online = [latest[u].at for u in urls if u in latest and latest[u].result == "present"]
+    failed = [latest[u].at for u in urls if u in latest and latest[u].result == "error"]
+    removed = [latest[u].at for u in urls if u in latest and latest[u].result in GONE]
+    unchecked = sum(1 for u in urls if u not in latest)
+    if len(online) == len(urls):
+        return f"Our re-check {_span(online)} found the content listed below still online."
+    parts = []
+    if online:
+        parts.append(
+            f"our re-check {_span(online)} found {len(online)} of the {len(urls)} URLs "
+            "listed below still online"
+        )
+    if failed:
+        parts.append(f"{len(failed)} could not be reached at our last re-check {_span(failed)}")
+    if removed:
+        parts.append(
+            f"{len(removed)} no longer served the content at our re-check {_span(removed)}"
+        )
+    if unchecked:
+        what = "the content listed below has" if unchecked == len(urls) else f"{unchecked} have"
+        parts.append(f"{what} not been re-checked since that notice")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def document(
+    notice: Notice,
+    sent_at: str,
+    parent: Notice | None = None,
+    rechecks: Sequence[Recheck] = (),
+) -> list[Block]:
+    """The notice's content, dated ``sent_at`` (the moment of sending, or of preview).
+    A follow-up names the notice it follows (``parent``); what it says about the content
+    being online comes from ``rechecks`` of its URLs (:func:`still_online`)."""
     reg: Regime = regime(notice.regime)
     f = notice.fields
     who = f.get("notifier_org") or f.get("notifier_name") or "the undersigned"
-    blocks = [
-        Block("h", reg.title),
-        Block(
-            "kv",
-            rows=(
-                ("Reference", reference(notice)),
-                ("Date", _human(sent_at)),
-                ("To", f"{notice.recipient} ({LEVEL_NAMES[notice.level]} for {notice.host})"),
-                ("Legal basis", reg.basis),
-                ("Our case reference", ", ".join(sorted({u.case_id for u in notice.urls}))),
-            ),
-        ),
+    what = kind(notice, parent)
+    title = reg.title if what == "notice" else f"{what.capitalize()}: {reg.title}"
+    rows: list[tuple[str, str]] = [("Reference", reference(notice))]
+    if parent is not None:
+        rows.append(("Follows our notice", _follows(parent)))
+    rows += [
+        ("Date", _human(sent_at)),
+        ("To", f"{notice.recipient} ({LEVEL_NAMES[notice.level]} for {notice.host})"),
+        ("Legal basis", reg.basis),
+        ("Our case reference", ", ".join(sorted({u.case_id for u in notice.urls}))),
     ]
+    blocks = [Block("h", title), Block("kv", rows=tuple(rows))]
     if parent is not None and parent.sent_at:
-        if parent.level == notice.level:
+        status = still_online(notice, parent, sent_at, rechecks)
+        if what == "reminder":
             lead = (
                 f"This is a reminder of our notice {reference(parent)} sent on "
-                f"{_human(parent.sent_at)}. The content listed below is still online."
+                f"{_human(parent.sent_at)}. {status}"
             )
         else:
             lead = (
                 f"We notified the {LEVEL_NAMES[parent.level]} of {notice.host} on "
-                f"{_human(parent.sent_at)} ({reference(parent)}); the content listed below "
-                f"is still online. We therefore notify you as the {LEVEL_NAMES[notice.level]}."
+                f"{_human(parent.sent_at)} ({reference(parent)}). {status} We therefore "
+                f"notify you as the {LEVEL_NAMES[notice.level]}."
             )
         blocks.append(Block("p", lead))
     blocks.append(
@@ -145,8 +209,18 @@ def document(notice: Notice, sent_at: str, parent: Notice | None = None) -> list
             Block("h", heading.get(reg.key, "Contact information")),
             Block("kv", rows=tuple(contact)),
         ]
-    elif reg.key == "dsa":
-        blocks.append(Block("p", "Name and e-mail omitted under Art. 16(2)(c)."))
+    if reg.key == "dsa" and f.get("csam_offence") is True:
+        # Art. 16(2)(c) lets the notifier omit name and e-mail only for these offences;
+        # without the box ticked nothing is omitted lawfully, and the check says so.
+        missing = [
+            label
+            for key, label in (("notifier_name", "name"), ("notifier_email", "e-mail"))
+            if not str(f.get(key, "")).strip()
+        ]
+        if missing:
+            blocks.append(
+                Block("p", f"{' and '.join(missing).capitalize()} omitted under Art. 16(2)(c).")
+            )
     if reg.deadline_hours:
         due = (parse_time(sent_at) + timedelta(hours=reg.deadline_hours)).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
@@ -255,10 +329,16 @@ def as_pdf(blocks: list[Block], title: str) -> bytes:
     return buf.getvalue()
 
 
-def subject(notice: Notice) -> str:
+def subject(notice: Notice, parent: Notice | None = None) -> str:
+    """``[RR-…] Title (N URLs on host)``; a follow-up says whether it is a reminder or an
+    escalation and which notice it follows."""
     reg = regime(notice.regime)
     n = len(notice.urls)
-    prefix = "Reminder: " if notice.parent_id and notice.sequence > 1 else ""
+    what = kind(notice, parent)
+    prefix = ""
+    if what != "notice":
+        follows = f" of {reference(parent)}" if parent is not None else ""
+        prefix = f"{what.capitalize()}{follows}: "
     return f"[{reference(notice)}] {prefix}{reg.title} ({n} URL{'s' * (n != 1)} on {notice.host})"
 
 
@@ -268,19 +348,28 @@ def message_id(notice: Notice, domain: str = "reupload-radar.local") -> str:
 
 
 def as_eml(
-    notice: Notice, sent_at: str, sender: str, pdf: bytes | None, parent: Notice | None = None
+    notice: Notice,
+    sent_at: str,
+    sender: str,
+    pdf: bytes | None,
+    parent: Notice | None = None,
+    rechecks: Sequence[Recheck] = (),
 ) -> EmailMessage:
-    """The notice as an e-mail: plain-text body, the PDF attached, reply-to the notifier."""
-    blocks = document(notice, sent_at, parent)
+    """The notice as an e-mail: plain-text body, the PDF attached, reply-to the notifier;
+    a follow-up is threaded under the notice it follows (``In-Reply-To``)."""
+    blocks = document(notice, sent_at, parent, rechecks)
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender
     msg["To"] = notice.recipient
     notifier = str(notice.fields.get("notifier_email", "")).strip()
     if notifier and notifier != sender:
         msg["Reply-To"] = notifier
-    msg["Subject"] = subject(notice)
+    msg["Subject"] = subject(notice, parent)
     msg["Date"] = format_datetime(parse_time(sent_at))
     msg["Message-ID"] = notice.message_id or message_id(notice)
+    if parent is not None and parent.message_id:
+        msg["In-Reply-To"] = parent.message_id
+        msg["References"] = parent.message_id
     msg["X-Radar-Notice"] = reference(notice)
     msg.set_content(as_text(blocks))
     if pdf is not None:
@@ -291,4 +380,14 @@ def as_eml(
     return msg
 
 
-__all__ = ["Block", "as_eml", "as_pdf", "as_text", "deadline", "document", "make_msgid"]
+__all__ = [
+    "Block",
+    "as_eml",
+    "as_pdf",
+    "as_text",
+    "deadline",
+    "document",
+    "kind",
+    "make_msgid",
+    "still_online",
+]

@@ -8,14 +8,25 @@ scheduler call it. Time comes from a clock function so tests can move it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from notices.confirmation import Confirmation, phrase
 from notices.recheck import Rechecker
 from notices.regimes import Problem, default_fields, regime
-from notices.render import as_eml, as_pdf, deadline, document, message_id, parse_time, subject
+from notices.render import (
+    Block,
+    as_eml,
+    as_pdf,
+    as_text,
+    deadline,
+    document,
+    message_id,
+    parse_time,
+    subject,
+)
 from notices.send import Mailer, SendError
 from store.mailbox import mailbox_problem
 from store.notices import (
@@ -103,9 +114,12 @@ class NoticeDesk:
         level: str,
         username: str,
         notifier: dict[str, str],
+        confirmations: Mapping[str, Confirmation] | None = None,
     ) -> Notice:
         """A new draft naming ``hits`` (confirmed hits on ``host``); RecipientError if
-        ``recipient`` is neither empty nor one e-mail address."""
+        ``recipient`` is neither empty nor one e-mail address. ``confirmations`` (hit id
+        -> how the review confirmed it) decide what the wording says about the review;
+        a hit without one is not claimed to be reviewed."""
         regime(regime_key)
         recipient = check_recipient(recipient)
         if level not in CONTACT_LEVELS:
@@ -126,11 +140,18 @@ class NoticeDesk:
             )
             for h in hits
         )
-        fields = default_fields(regime_key, sorted({h.case_id for h in hits}), notifier)
+        known = confirmations or {}
+        confirmed = phrase(known.get(h.id, Confirmation()) for h in hits)
+        fields = default_fields(regime_key, sorted({h.case_id for h in hits}), notifier, confirmed)
         notice = self.store.create_notice(
             Notice(host, regime_key, level, recipient, fields, username, now, urls)
         )
-        self._event(notice.id, username, "drafted", f"{len(urls)} URLs, {regime_key}")
+        self._event(
+            notice.id,
+            username,
+            "drafted",
+            f"{len(urls)} URLs, {regime_key}; {confirmed or 'no recorded review decision'}",
+        )
         return notice
 
     def update_draft(
@@ -158,16 +179,31 @@ class NoticeDesk:
     def parent(self, notice: Notice) -> Notice | None:
         return self.store.get_notice(notice.parent_id) if notice.parent_id else None
 
+    def rechecks(self, notice: Notice, until: str) -> list[Recheck]:
+        """The last re-check of each URL of the notice made at or before ``until`` (the
+        notice's date): what a follow-up may say of the content, also when re-read later."""
+        return [r for u in notice.urls for r in self.store.rechecks(u.url, limit=1, until=until)]
+
+    def document(self, notice: Notice, sent_at: str | None = None) -> list[Block]:
+        """The notice's document, dated ``sent_at`` or when it was sent (else now)."""
+        when = sent_at or notice.sent_at or self.clock()
+        return document(notice, when, self.parent(notice), self.rechecks(notice, when))
+
+    def text(self, notice: Notice) -> str:
+        """The notice as plain text: the preview, the same words as the PDF and e-mail."""
+        return as_text(self.document(notice))
+
     def pdf(self, notice: Notice) -> bytes:
-        sent = notice.sent_at or self.clock()
-        return as_pdf(document(notice, sent, self.parent(notice)), subject(notice))
+        return as_pdf(self.document(notice), subject(notice, self.parent(notice)))
 
     def eml(self, notice: Notice, sender: str) -> bytes:
         """The notice as an e-mail file; RecipientError if its stored recipient is not one
         address (it would not make a valid ``To:`` header)."""
         check_recipient(notice.recipient)
         sent = notice.sent_at or self.clock()
-        msg = as_eml(notice, sent, sender, self.pdf(notice), self.parent(notice))
+        msg = as_eml(
+            notice, sent, sender, self.pdf(notice), self.parent(notice), self.rechecks(notice, sent)
+        )
         return msg.as_bytes()
 
     # -- sending and tracking ------------------------------------------------------------
@@ -181,8 +217,9 @@ class NoticeDesk:
             raise NoticeError("; ".join(p.message for p in problems))
         now = self.clock()
         stamped = replace(notice, sent_at=now, message_id=notice.message_id or message_id(notice))
-        pdf = as_pdf(document(stamped, now, self.parent(stamped)), subject(stamped))
-        msg = as_eml(stamped, now, mailer.sender, pdf, self.parent(stamped))
+        parent, rechecks = self.parent(stamped), self.rechecks(stamped, now)
+        pdf = as_pdf(document(stamped, now, parent, rechecks), subject(stamped, parent))
+        msg = as_eml(stamped, now, mailer.sender, pdf, parent, rechecks)
         try:
             mailer.send(msg)
         except SendError as exc:

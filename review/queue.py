@@ -4,9 +4,14 @@ Works on any :class:`store.HitStore` (SQLite or Elasticsearch): the hit store an
 the ordered query, the review store holds who claimed, decided, skipped or disputed.
 
 - Order: case priority (admin override, else the case's), match distance, age.
-- A hit is claimed by one analyst at a time; the claim lapses after ``claim_minutes``.
+- A hit is claimed by one analyst at a time, and only by one who can still vote on it
+  (not after voting, not by an admin or for a settled or disputed hit); a user holds one
+  claim at a time, and it ends with their vote or skip, when they open another hit,
+  leave the page or sign out, or after ``claim_minutes``.
 - A hit is ``confirmed`` or ``rejected`` once ``consensus`` analysts agree; any
   disagreement opens a dispute for an admin, and the hit leaves the queue until then.
+- An analyst may undo their last vote within ``undo_minutes`` while the hit is not
+  settled; an admin may re-open a settled hit, which is then reviewed afresh.
 - Exact duplicates (same SHA-256) of a confirmed hit can be voted on in bulk: one vote
   of that analyst on each, under the same consensus rule.
 """
@@ -16,10 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from notices.confirmation import Confirmation
 from review.services import Services
 from store.base import StoreError
 from store.hitquery import HitQuery
-from store.review import Decision
+from store.review import Decision, User
 from wire import Hit
 
 DEFAULTS: dict[str, Any] = {
@@ -126,12 +132,35 @@ def next_hit(services: Services, username: str, filters: Filters) -> Hit | None:
     return None
 
 
+def may_decide(services: Services, user: User, hit: Hit) -> bool:
+    """Whether ``user`` can still cast a vote on ``hit``: an analyst, the hit pending and
+    not in dispute, and no vote of theirs on it yet. Only such a user claims the hit."""
+    if not user.has("analyst") or hit.status != "pending":
+        return False
+    if any(d.username == user.username for d in services.review.decisions(hit.id)):
+        return False
+    return not any(d.hit_id == hit.id for d in services.review.disputes(open_only=True))
+
+
 def claim(services: Services, username: str, hit_id: str) -> str | None:
-    """Claim a hit for viewing; return who else holds it, or None if it is ours now."""
+    """Claim a hit for deciding; return who else holds it, or None if it is ours now.
+    Callers claim only for a user who :func:`may_decide`; a user holds one claim at a
+    time, so opening another hit releases the previous one."""
     ok = services.review.claim(
         hit_id, username, services.now(), services.later(services.settings.claim_minutes)
     )
     return None if ok else services.review.claim_of(hit_id, services.now())
+
+
+def open_hit(services: Services, user: User, hit: Hit) -> tuple[bool, str | None]:
+    """A user opens ``hit``: (whether they may decide it, who else holds it). The hit is
+    claimed only for a user who may decide it; anyone else (an analyst who voted, an
+    admin, a settled or disputed hit) only looks, and their other claims are released."""
+    if may_decide(services, user, hit):
+        return True, claim(services, user.username, hit.id)
+    services.review.release_all(user.username)
+    holder = services.review.claim_of(hit.id, services.now())
+    return False, holder if holder != user.username else None
 
 
 def decide(services: Services, username: str, hit_id: str, decision: str, reason: str) -> str:
@@ -215,6 +244,65 @@ def bulk(services: Services, username: str, hit: Hit, decision: str, reason: str
             continue  # held by another analyst, or decided meanwhile: their turn
         services.review.release(dup.id, username)
     return outcomes
+
+
+def confirmation(services: Services, hit_id: str) -> Confirmation:
+    """How the review confirmed ``hit_id``, from the recorded decisions and disputes: an
+    admin's resolution of a dispute if that settled it, else the analysts who voted to
+    confirm (as many as the consensus setting asked for when they voted)."""
+    settled = [
+        d
+        for d in services.review.disputes(open_only=False)
+        if d.hit_id == hit_id and d.resolution == "confirmed"
+    ]
+    if settled:
+        return Confirmation(by_admin="dispute")
+    votes = [d for d in services.review.decisions(hit_id) if d.decision == "confirmed"]
+    return Confirmation(analysts=len(votes))
+
+
+def may_undo(services: Services, username: str, hit: Hit) -> bool:
+    """Whether ``username`` may still withdraw their vote on ``hit``: it is their latest
+    decision, made within ``undo_minutes``, and the hit is not settled."""
+    if hit.status != "pending":
+        return False
+    mine = services.review.decisions_of(username, limit=1)
+    since = services.later(-services.settings.undo_minutes)
+    return (
+        bool(mine)
+        and mine[0].at >= since
+        and any(
+            d.username == username and d.at == mine[0].at for d in services.review.decisions(hit.id)
+        )
+    )
+
+
+def undo(services: Services, username: str, hit_id: str) -> Decision:
+    """Withdraw ``username``'s last decision, on ``hit_id``, within ``undo_minutes`` and
+    while the hit is not settled (a dispute it opened closes if the votes left agree).
+    ReviewError otherwise. Returns the withdrawn decision."""
+    hit, _ = services.hits.get_hit(hit_id)
+    if hit.status != "pending":
+        raise ReviewError(f"this hit was {hit.status} already: ask an admin to re-open it")
+    since = services.later(-services.settings.undo_minutes)
+    withdrawn = services.review.withdraw_decision(hit_id, username, since)
+    if withdrawn is None:
+        minutes = f"{services.settings.undo_minutes:g}"
+        raise ReviewError(f"only your last decision can be undone, within {minutes} minutes")
+    return withdrawn
+
+
+def reopen(services: Services, username: str, hit_id: str, note: str) -> list[Decision]:
+    """An admin re-opens a settled hit the analysts got wrong: back to ``pending``, its
+    votes and dispute cleared for a fresh review (returned for the audit log)."""
+    if not note.strip():
+        raise ReviewError("say why (the note is kept in the audit log)")
+    hit, _ = services.hits.get_hit(hit_id)
+    if hit.status == "pending":
+        raise ReviewError("this hit is pending: nothing to re-open")
+    votes, _ = services.review.reopen(hit_id)
+    set_status(services, hit_id, "pending")
+    return votes
 
 
 def resolve(services: Services, username: str, hit_id: str, decision: str, note: str) -> None:

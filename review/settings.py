@@ -22,6 +22,7 @@ class ReviewSettings:
     session_hours: float = 12.0
     secure_cookies: bool = False
     claim_minutes: float = 10.0
+    undo_minutes: float = 5.0  # how long an analyst may withdraw their last decision
     scheduler_minutes: float = 15.0  # 0: no background re-check scheduler
     provider_directory: str | None = None
     image_fetches: int = 8
@@ -34,6 +35,8 @@ class ReviewSettings:
             )
         if self.session_hours <= 0 or self.claim_minutes <= 0 or self.scheduler_minutes < 0:
             raise ValueError("session, claim and scheduler times must be positive")
+        if self.undo_minutes < 0:
+            raise ValueError("undo_minutes must not be negative")
         if self.image_fetches < 1:
             raise ValueError("image_fetches must be at least 1")
 

@@ -125,7 +125,10 @@ class NoticeStore(Protocol):
     def add_event(self, event: NoticeEvent) -> None: ...
     def events(self, notice_id: int) -> list[NoticeEvent]: ...
     def add_recheck(self, recheck: Recheck) -> None: ...
-    def rechecks(self, url: str, limit: int = 20) -> list[Recheck]: ...
+    def rechecks(self, url: str, limit: int = 20, until: str | None = None) -> list[Recheck]:
+        """The latest ``limit`` re-checks of ``url`` (made at or before ``until``), newest
+        first."""
+        ...
 
 
 class SqlNoticeStore(Database):
@@ -362,9 +365,10 @@ class SqlNoticeStore(Database):
                 ),
             )
 
-    def rechecks(self, url: str, limit: int = 20) -> list[Recheck]:
+    def rechecks(self, url: str, limit: int = 20, until: str | None = None) -> list[Recheck]:
         rows = self._db.execute(
-            "SELECT * FROM notice_rechecks WHERE url=? ORDER BY id DESC LIMIT ?", (url, limit)
+            "SELECT * FROM notice_rechecks WHERE url=? AND at<=? ORDER BY id DESC LIMIT ?",
+            (url, until or "9999", limit),
         )
         return [
             Recheck(r["url"], r["at"], r["result"], r["http_status"], r["sha256"], r["detail"])

@@ -118,10 +118,20 @@ class ReviewStore(Protocol):
     ) -> list[AuditEntry]: ...
     def claim(self, hit_id: str, username: str, now: str, expires: str) -> bool:
         """Claim a hit for one user; True if it is now theirs (free, expired or
-        already theirs), False if another user holds a live claim."""
+        already theirs), False if another user holds a live claim. A user holds one
+        claim at a time: claiming a hit releases the user's claims of other hits."""
         ...
 
-    def release(self, hit_id: str, username: str) -> None: ...
+    def release(self, hit_id: str, username: str, made_by: str | None = None) -> None:
+        """Release ``username``'s claim of ``hit_id``; with ``made_by``, only a claim made
+        (or renewed) at or before that time, so a late release from a page the user left
+        does not drop the claim of the page they opened next."""
+        ...
+
+    def release_all(self, username: str) -> None:
+        """Release every claim ``username`` holds (signing out)."""
+        ...
+
     def claimed_by_others(self, username: str, now: str) -> set[str]: ...
     def claim_of(self, hit_id: str, now: str) -> str | None: ...
     def record_decision(self, decision: Decision) -> None:
@@ -130,6 +140,21 @@ class ReviewStore(Protocol):
 
     def decisions(self, hit_id: str) -> list[Decision]: ...
     def decided_by(self, username: str) -> set[str]: ...
+    def decisions_of(self, username: str, limit: int = 200) -> list[Decision]:
+        """``username``'s decisions, newest first."""
+        ...
+
+    def withdraw_decision(self, hit_id: str, username: str, since: str) -> Decision | None:
+        """Delete ``username``'s decision on ``hit_id`` if it is their latest decision of
+        all and was made at or after ``since``; an open dispute of the hit is closed when
+        the votes left agree. The withdrawn decision, or None (nothing changed)."""
+        ...
+
+    def reopen(self, hit_id: str) -> tuple[list[Decision], Dispute | None]:
+        """Delete the hit's decisions and dispute (its next review starts afresh) and
+        return them, so the caller can write them to the audit log."""
+        ...
+
     def decision_counts(self, since: str) -> dict[str, dict[str, int]]: ...
     def open_dispute(self, hit_id: str, at: str) -> None: ...
     def resolve_dispute(self, hit_id: str, username: str, resolution: str, note: str, at: str): ...
@@ -326,13 +351,21 @@ class SqlReviewStore(Database):
                 replace_into("review_claims"),
                 (hit_id, username, now, expires),
             )
+            db.execute(
+                "DELETE FROM review_claims WHERE username=? AND hit_id<>?", (username, hit_id)
+            )
             return True
 
-    def release(self, hit_id: str, username: str) -> None:
+    def release(self, hit_id: str, username: str, made_by: str | None = None) -> None:
         with self._tx() as db:
             db.execute(
-                "DELETE FROM review_claims WHERE hit_id=? AND username=?", (hit_id, username)
+                "DELETE FROM review_claims WHERE hit_id=? AND username=? AND claimed_at<=?",
+                (hit_id, username, made_by or "9999"),
             )
+
+    def release_all(self, username: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM review_claims WHERE username=?", (username,))
 
     def claimed_by_others(self, username: str, now: str) -> set[str]:
         rows = self._db.execute(
@@ -377,6 +410,54 @@ class SqlReviewStore(Database):
     def decided_by(self, username: str) -> set[str]:
         rows = self._db.execute("SELECT hit_id FROM review_decisions WHERE username=?", (username,))
         return {r[0] for r in rows}
+
+    def decisions_of(self, username: str, limit: int = 200) -> list[Decision]:
+        rows = self._db.execute(
+            "SELECT * FROM review_decisions WHERE username=? ORDER BY at DESC, hit_id LIMIT ?",
+            (username, limit),
+        )
+        return [Decision(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    def withdraw_decision(self, hit_id: str, username: str, since: str) -> Decision | None:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM review_decisions WHERE hit_id=? AND username=?",
+                (hit_id, username),
+            ).fetchone()
+            (latest,) = db.execute(
+                "SELECT MAX(at) FROM review_decisions WHERE username=?", (username,)
+            ).fetchone()
+            if row is None or row[4] != latest or row[4] < since:
+                return None
+            db.execute(
+                "DELETE FROM review_decisions WHERE hit_id=? AND username=?", (hit_id, username)
+            )
+            left = {
+                r[0]
+                for r in db.execute(
+                    "SELECT decision FROM review_decisions WHERE hit_id=?", (hit_id,)
+                )
+            }
+            if len(left) <= 1:
+                db.execute(
+                    "DELETE FROM review_disputes WHERE hit_id=? AND resolved_at IS NULL",
+                    (hit_id,),
+                )
+            return Decision(row[0], row[1], row[2], row[3], row[4])
+
+    def reopen(self, hit_id: str) -> tuple[list[Decision], Dispute | None]:
+        with self._tx() as db:
+            votes = [
+                Decision(r[0], r[1], r[2], r[3], r[4])
+                for r in db.execute(
+                    "SELECT * FROM review_decisions WHERE hit_id=? ORDER BY at", (hit_id,)
+                )
+            ]
+            row = db.execute("SELECT * FROM review_disputes WHERE hit_id=?", (hit_id,)).fetchone()
+            db.execute("DELETE FROM review_decisions WHERE hit_id=?", (hit_id,))
+            db.execute("DELETE FROM review_disputes WHERE hit_id=?", (hit_id,))
+            db.execute("DELETE FROM review_claims WHERE hit_id=?", (hit_id,))
+        return votes, None if row is None else Dispute(*tuple(row))
 
     def decision_counts(self, since: str) -> dict[str, dict[str, int]]:
         """Per user, decisions per kind since ``since``."""

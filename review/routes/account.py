@@ -88,6 +88,7 @@ def _locked(request: Request, seconds: int, next: str) -> Response:
 @router.post("/logout")
 def logout(request: Request, session: AnyUser) -> Response:
     services(request).review.delete_session(session.token_hash)
+    services(request).review.release_all(session.user.username)  # leaving: claims end
     audit(request, session, "logout")
     response = redirect("/login", "Signed out.")
     response.delete_cookie(COOKIE, path="/")

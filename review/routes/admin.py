@@ -111,6 +111,35 @@ def resolve(
     return redirect("/admin/disputes", f"Dispute resolved: {decision}.")
 
 
+@router.post("/admin/hits/{hit_id}/reopen")
+def reopen(
+    request: Request,
+    session: Admin,
+    hit_id: str,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Re-open a settled hit the analysts got wrong: pending again, reviewed afresh. The
+    cleared votes and the note go to the audit log."""
+    s = services(request)
+    try:
+        hit, _ = s.hits.get_hit(hit_id)
+        votes = queue.reopen(s, session.user.username, hit_id, note)
+    except (ReviewError, StoreError) as exc:
+        return redirect(f"/review/hits/{hit_id}", f"Not re-opened: {exc}")
+    cleared = ", ".join(f"{v.username} {v.decision} {v.at}" for v in votes) or "no votes"
+    noticed = [n.id for n in s.notices.notices(hit.site) if any(u.hit_id == hit_id for u in n.urls)]
+    detail = f"was {hit.status}; cleared {cleared}; {note.strip()}"
+    if noticed:
+        detail += f"; named in notice(s) {', '.join(f'#{i}' for i in noticed)}"
+    audit(request, session, "reopen hit", hit_id, detail)
+    warn = (
+        f" It is named in notice(s) {', '.join(f'#{i}' for i in noticed)}: tell legal staff."
+        if noticed
+        else ""
+    )
+    return redirect(f"/review/hits/{hit_id}", f"Re-opened: the hit is pending again.{warn}")
+
+
 # -- users --------------------------------------------------------------------------------------
 @router.get("/admin/users", response_class=HTMLResponse)
 def users(request: Request, session: Admin) -> Response:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from notices.contacts import from_directory, from_security_txt, load_directory
 from notices.regimes import REGIMES, regime
-from notices.render import as_text, deadline, document, reference
+from notices.render import deadline, reference
 from notices.tracking import NoticeError, RecipientError
 from review import queue
 from review.auth import Legal
@@ -119,6 +119,7 @@ async def create_notice(request: Request, session: Legal) -> Response:
             level,
             session.user.username,
             queue.settings(s)["notifier"],
+            {h.id: queue.confirmation(s, h.id) for h in hits},
         )
     except RecipientError as exc:
         return _form_error(request, session, str(exc), f"/notices/new?host={quote(host)}")
@@ -144,7 +145,7 @@ def notice_page(request: Request, session: Legal, notice_id: int) -> Response:
         reg=reg,
         regimes=REGIMES,
         problems=desk.problems(notice),
-        preview=as_text(document(notice, notice.sent_at or s.now(), desk.parent(notice))),
+        preview=desk.text(notice),
         events=s.notices.events(notice_id),
         contacts=s.notices.contacts(notice.host),
         deadline=deadline(notice),

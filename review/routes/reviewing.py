@@ -119,7 +119,8 @@ def item(
 ) -> Response:
     s = services(request)
     hit, version = _hit(request, hit_id)
-    holder = queue.claim(s, session.user.username, hit_id) if hit.status == "pending" else None
+    opened_at = s.now()
+    decidable, holder = queue.open_hit(s, session.user, hit)
     try:
         case_row = s.cases.get_case(hit.case_id)
     except StoreError:
@@ -137,10 +138,13 @@ def item(
         version=version,
         case=case_row,
         holder=holder,
-        claim_until=s.review.claim_of(hit_id, s.now()) and s.later(s.settings.claim_minutes),
+        decidable=decidable and holder is None,
+        claimed_at=opened_at,
         votes=len(decisions),
         decisions=decisions if (session.user.has("admin") or mine) else [],
         mine=mine,
+        undoable=mine is not None and queue.may_undo(s, session.user.username, hit),
+        undo_minutes=s.settings.undo_minutes,
         consensus=queue.settings(s)["consensus"],
         dup_confirmed=confirmed,
         dup_pending=[h for h in pending if h.id != hit_id] if confirmed else [],
@@ -171,13 +175,81 @@ def decide(
     except ReviewError as exc:
         return redirect(f"/review/hits/{hit_id}?{filters.params()}", f"Not recorded: {exc}")
     audit(request, session, f"decision {decision}", hit_id, f"outcome {outcome}; {text}")
+    minutes = f"{s.settings.undo_minutes:g}"
     messages = {
-        "pending": "Recorded. Another analyst will review it too.",
+        "pending": "Recorded. Another analyst will review it too. "
+        f"You can undo it in My decisions for {minutes} minutes.",
         "confirmed": "Recorded. Consensus reached: confirmed.",
         "rejected": "Recorded. Consensus reached: rejected.",
         "disputed": "Recorded. The analysts disagree: sent to an admin.",
     }
     return redirect(f"/review/next?{filters.params()}", messages[outcome])
+
+
+@router.post("/review/hits/{hit_id}/undo")
+def undo(
+    request: Request,
+    session: Analyst,
+    hit_id: str,
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """Withdraw one's own last decision, within ``undo_minutes``, while the hit is not
+    settled; the hit is then open to this analyst again."""
+    s = services(request)
+    _hit(request, hit_id)
+    target = back if back.startswith("/review") else f"/review/hits/{hit_id}"
+    try:
+        withdrawn = queue.undo(s, session.user.username, hit_id)
+    except ReviewError as exc:
+        audit(request, session, "undo refused", hit_id, str(exc))
+        return redirect(target, f"Not undone: {exc}")
+    audit(
+        request,
+        session,
+        "undo decision",
+        hit_id,
+        f"withdrew {withdrawn.decision} of {withdrawn.at}; {withdrawn.reason}",
+    )
+    return redirect(target, f"Your decision ({withdrawn.decision}) is withdrawn.")
+
+
+@router.get("/review/mine", response_class=HTMLResponse)
+def my_decisions(request: Request, session: Analyst, offset: int = 0) -> Response:
+    """The analyst's own decisions, newest first, with each hit's state now."""
+    s = services(request)
+    name = session.user.username
+    decisions = s.review.decisions_of(name, limit=200)
+    rows = []
+    for d in decisions:
+        try:
+            hit, _ = s.hits.get_hit(d.hit_id)
+        except StoreError:
+            continue
+        rows.append((d, hit, queue.may_undo(s, name, hit)))
+    audit(request, session, "view my decisions")
+    return render(
+        request,
+        session,
+        "mine.html",
+        rows=rows,
+        disputed={x.hit_id for x in s.review.disputes()},
+        undo_minutes=s.settings.undo_minutes,
+    )
+
+
+@router.post("/review/hits/{hit_id}/release")
+def release(
+    request: Request,
+    session: Analyst,
+    hit_id: str,
+    claimed_at: Annotated[str, Form()] = "",
+) -> Response:
+    """The analyst left the hit's page without deciding (the page sends this when it is
+    hidden): their claim made at ``claimed_at`` ends, so the next analyst can take it."""
+    s = services(request)
+    s.review.release(hit_id, session.user.username, claimed_at or None)
+    audit(request, session, "release claim", hit_id)
+    return Response(status_code=204)
 
 
 @router.post("/review/hits/{hit_id}/skip")

@@ -10,21 +10,27 @@
   const live = $("#live");
   const veil = $("#veil");
   let objectUrl = null;
+  // Keyboard decisions wait until the analyst can see the candidate: a key pressed while
+  // it loads (a double press from the previous hit) must not decide this one unseen.
+  let ready = false;
   async function load(url, revealed) {
     if (!img) return;
     try {
       const res = await fetch(url, { credentials: "same-origin", cache: "no-store" });
       const state = res.headers.get("X-Radar-Live") || "error";
       const detail = res.headers.get("X-Radar-Detail") || "";
+      const blob = await res.blob();
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+      objectUrl = URL.createObjectURL(blob);
+      img.src = objectUrl;
+      try { await img.decode(); } catch (e) { /* not a picture: the state below says why */ }
       if (live) {
         live.dataset.state = state;
         live.textContent = { present: "live: still online", changed: "live: different bytes now",
           gone: "gone: " + detail, error: "not reachable: " + detail }[state] || state;
       }
-      const blob = await res.blob();
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-      objectUrl = URL.createObjectURL(blob);
-      img.src = objectUrl;
+      ready = true;
+      img.dataset.ready = "1";
       img.dataset.view = res.headers.get("X-Radar-View") || "blurred";
       img.alt = revealed ? "Candidate image, revealed" : "Candidate image, blurred";
       if (veil) {
@@ -40,6 +46,7 @@
     load(img.dataset.src, false);
   }
   const revealBtn = $("#reveal");
+  let capped = !!(revealBtn && revealBtn.disabled);
   const hideBtn = $("#hide");
   async function reveal() {
     if (!revealBtn || revealBtn.disabled) return;
@@ -50,14 +57,16 @@
     const msg = $("#reveal-msg");
     if (!res.ok) {
       if (msg) { msg.textContent = body.error || "Not allowed."; msg.classList.add("error"); }
-      revealBtn.disabled = false;
+      revealBtn.disabled = res.status === 429;  // the budget is spent: it stays off today
       return;
     }
     const count = $("#exposure-count");
     if (count) count.textContent = body.used;
     const bar = $("#exposure-bar");
     if (bar) bar.value = body.used;
-    if (msg) msg.textContent = "Revealed " + body.used + " of " + body.budget + " today.";
+    if (msg) msg.textContent = "Revealed " + body.used + " of " + body.budget + " today." +
+      (body.used >= body.budget ? " That was the last reveal of today's budget." : "");
+    capped = body.used >= body.budget;
     await load(body.url, true);
     revealBtn.hidden = true;
     if (hideBtn) hideBtn.hidden = false;
@@ -67,7 +76,7 @@
     load(img.dataset.src, false);
     hideBtn.hidden = true;
     revealBtn.hidden = false;
-    revealBtn.disabled = false;
+    revealBtn.disabled = capped;
   }
   if (revealBtn) revealBtn.addEventListener("click", reveal);
   if (hideBtn) hideBtn.addEventListener("click", hide);
@@ -100,6 +109,18 @@
     });
   }
 
+  // -- the claim ends when the analyst leaves the hit without deciding ------------------
+  const actions = $("#actions");
+  let submitting = false;
+  document.querySelectorAll("form").forEach((f) => f.addEventListener("submit", (ev) => { if (!ev.defaultPrevented) submitting = true; }));
+  window.addEventListener("pagehide", () => {
+    if (!actions || submitting || !navigator.sendBeacon) return;  // a decision or skip releases it
+    const data = new FormData();
+    data.append("csrf", csrf);
+    data.append("claimed_at", actions.dataset.claimed || "");
+    navigator.sendBeacon(actions.dataset.release, data);
+  });
+
   // -- keyboard shortcuts -------------------------------------------------------------------
   function click(sel) { const el = $(sel); if (el && !el.disabled) { el.click(); return true; } return false; }
   document.addEventListener("keydown", (ev) => {
@@ -109,6 +130,13 @@
     if (document.querySelector("dialog[open]")) return;
     const key = ev.key;
     let done = false;
+    if (ev.repeat && "crs".includes(key)) { ev.preventDefault(); return; }  // a held key decides nothing
+    if ((key === "c" || key === "r") && img && !ready && $("#actions")) {
+      const wait = $("#key-wait");
+      if (wait) wait.hidden = false;
+      ev.preventDefault();
+      return;
+    }
     if (key === "c") done = click("#confirm");
     else if (key === "r") { if (rejectOpen) { openReject(); done = true; } }
     else if (key === "s") done = click("#skip");

@@ -48,7 +48,9 @@ SENT_AT = "2026-03-02T09:30:00Z"
 
 
 def notice(regime: str, **fields: Any) -> Notice:
-    values = default_fields(regime, ["hotline-2026-0042"], NOTIFIER)
+    values = default_fields(
+        regime, ["hotline-2026-0042"], NOTIFIER, "confirmed by two trained analysts"
+    )
     values.update(COMPLETE[regime])
     values.update(fields)
     return Notice(

@@ -132,6 +132,36 @@ def test_review_with_the_keyboard(browser: Any, live: tuple[Env, str]) -> None:
     assert {"decision confirmed", "decision rejected", "skip", "view hit"} <= set(actions)
 
 
+def test_keys_decide_nothing_before_the_candidate_loaded(
+    browser: Any, live: tuple[Env, str]
+) -> None:
+    env, url = live
+    page = signed_in(browser, url, "ana")
+    held: list[Any] = []
+    page.route(re.compile(r"/review/hits/[0-9a-f]+/image$"), lambda route: held.append(route))
+    hit = env.hits[0]
+    page.goto(f"{url}/review/hits/{hit.id}")
+    page.locator("#actions").wait_for()
+    for _ in range(100):  # the candidate's request is held, so it cannot have loaded
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the candidate image was never requested"
+    page.keyboard.press("c")
+    page.keyboard.press("r")
+    page.locator("#key-wait").wait_for()
+    assert not page.locator("#reject-dialog").is_visible()
+    assert env.services.review.decisions(hit.id) == []
+    assert hit.id in page.url
+    held[0].continue_()
+    page.locator("#candidate[data-ready='1']").wait_for(state="attached")
+    page.keyboard.press("c")
+    page.wait_for_url(lambda u: hit.id not in u)
+    assert [(d.username, d.decision) for d in env.services.review.decisions(hit.id)] == [
+        ("ana", "confirmed")
+    ]
+
+
 def test_reveal_one_image(browser: Any, live: tuple[Env, str]) -> None:
     env, url = live
     env.services.review.set_setting("exposure_budget", 1)
@@ -148,11 +178,19 @@ def test_reveal_one_image(browser: Any, live: tuple[Env, str]) -> None:
     assert env.services.review.reveals_since("ana", env.services.day_start()) == 1
     page.keyboard.press("h")
     page.locator("#candidate[data-view='blurred']").wait_for()
-    # The budget of 1 is spent: the next reveal is refused and says why.
+    # The budget of 1 is spent: Reveal stays off and says why; v does nothing.
+    assert page.locator("#reveal").is_disabled()
     page.keyboard.press("v")
-    page.locator("#reveal-msg", has_text="budget").wait_for()
+    page.locator("#reveal-msg", has_text="last reveal of today's budget").wait_for()
     assert env.services.review.reveals_since("ana", env.services.day_start()) == 1
-    assert "reveal refused" in [e.action for e in env.services.review.audit_entries("ana")]
+    # Opened again (or the next hit): Reveal and Confirm are off, with the reason.
+    page.goto(f"{url}/review/hits/{env.hits[1].id}")
+    assert page.locator("#reveal").is_disabled() and page.locator("#confirm").is_disabled()
+    assert "exposure budget" in page.locator("#cap-msg").inner_text()
+    wait_live(page)
+    page.keyboard.press("c")
+    page.wait_for_timeout(300)
+    assert env.services.review.decisions(env.hits[1].id) == []
 
 
 def test_consensus_with_two_analysts(browser: Any, live: tuple[Env, str]) -> None:

@@ -165,3 +165,40 @@ def test_proxy_refuses_private_addresses_without_the_opt_in(env: Env) -> None:
         and "loopback" in shown.detail
         and not shown.body.startswith(b"\xff\xd8")
     )
+
+
+def test_only_a_user_who_can_vote_claims_on_both_backends(env: Env) -> None:
+    s = env.services
+    ana, adm = s.review.get_user("ana"), s.review.get_user("adm")
+    hit = env.hits[1]
+    assert queue.open_hit(s, adm, hit) == (False, None)
+    assert s.review.claim_of(hit.id, s.now()) is None
+    assert queue.open_hit(s, ana, hit) == (True, None)
+    assert queue.open_hit(s, adm, hit) == (False, "ana")
+    queue.decide(s, "ana", hit.id, "confirmed", "")
+    assert queue.open_hit(s, ana, hit) == (False, None)
+    assert s.review.claim_of(hit.id, s.now()) is None
+
+
+def test_undo_and_reopen_on_both_backends(env: Env) -> None:
+    s = env.services
+    clock = Clock("2026-05-01T10:00:00Z")
+    s.clock = clock
+    hit = env.hits[1]
+    queue.decide(s, "ana", hit.id, "confirmed", "")
+    queue.decide(s, "ben", hit.id, "rejected", "not it")
+    assert [d.hit_id for d in s.review.disputes()] == [hit.id]
+    clock.now = "2026-05-01T10:04:00Z"
+    assert queue.undo(s, "ben", hit.id).decision == "rejected"
+    assert s.review.disputes() == []
+    with pytest.raises(ReviewError, match="last decision"):
+        queue.undo(s, "ben", hit.id)
+    queue.decide(s, "ben", hit.id, "confirmed", "")
+    assert s.hits.get_hit(hit.id)[0].status == "confirmed"
+    assert queue.confirmation(s, hit.id).analysts == 2
+    with pytest.raises(ReviewError, match="re-open"):
+        queue.undo(s, "ben", hit.id)
+    votes = queue.reopen(s, "adm", hit.id, "both wrong: another person")
+    assert sorted(v.username for v in votes) == ["ana", "ben"]
+    assert s.hits.get_hit(hit.id)[0].status == "pending"
+    assert s.review.decisions(hit.id) == [] and queue.confirmation(s, hit.id).analysts == 0
