@@ -64,6 +64,13 @@ MAPPINGS: dict[str, Any] = {
 }
 
 
+def _count(raw: str, name: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class ElasticSettings:
     """How to reach Elasticsearch; ``from_env`` reads ``RADAR_ES_*``. Secrets have no
@@ -75,10 +82,15 @@ class ElasticSettings:
     api_key: str | None = field(default=None, repr=False)
     ca_certs: str | None = None
     prefix: str = "radar"
+    # Copies of each shard of the hit index beyond the primary: 0 on one node (the local
+    # servers, a dev cluster), 1 or more on a cluster (RADAR_ES_REPLICAS).
+    replicas: int = 0
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"Elasticsearch URL must be http(s)://..., got {self.url!r}")
+        if not 0 <= self.replicas <= 10:
+            raise ValueError(f"RADAR_ES_REPLICAS must be 0 to 10, got {self.replicas}")
         if bool(self.username) != bool(self.password):
             raise ValueError("RADAR_ES_USERNAME and RADAR_ES_PASSWORD go together")
 
@@ -91,6 +103,7 @@ class ElasticSettings:
             api_key=env.get("RADAR_ES_API_KEY") or None,
             ca_certs=env.get("RADAR_ES_CA_CERTS") or None,
             prefix=env.get("RADAR_ES_PREFIX", "radar"),
+            replicas=_count(env.get("RADAR_ES_REPLICAS", "0"), "RADAR_ES_REPLICAS"),
         )
 
     def client(self, timeout: float = 30.0) -> Elasticsearch:
@@ -113,7 +126,8 @@ class ElasticHitStore:
         self.alias = f"{settings.prefix}-hits"
 
     def ensure_index(self) -> None:
-        """Create the index template and the first index behind the alias if missing.
+        """Create the index template and the first index behind the alias if missing, and
+        bring an existing index's mapping and replica count to this release's settings.
         Safe to call from several processes at once."""
         try:
             self.es.indices.put_index_template(
@@ -121,7 +135,10 @@ class ElasticHitStore:
                 index_patterns=[f"{self.alias}-*"],
                 priority=200,
                 template={
-                    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                    "settings": {
+                        "number_of_shards": 1,
+                        "number_of_replicas": self.settings.replicas,
+                    },
                     "mappings": MAPPINGS,
                 },
             )
@@ -136,6 +153,11 @@ class ElasticHitStore:
             # Indices made by an older release lack fields added since: add them (a
             # strict mapping refuses a document with an unknown field).
             self.es.indices.put_mapping(index=self.alias, properties=MAPPINGS["properties"])
+            # ... and the replica count set now (a dynamic setting: a cluster grown from
+            # one node to three gets its copies without a reindex).
+            self.es.indices.put_settings(
+                index=self.alias, settings={"index": {"number_of_replicas": self.settings.replicas}}
+            )
         except (ApiError, TransportError) as exc:
             raise StoreError(f"cannot set up the hit index: {exc}") from exc
 

@@ -129,6 +129,33 @@ def test_an_index_from_before_the_crawl_round_field_gets_it(servers: Servers) ->
         store.es.indices.delete(index=f"{store.alias}-*")
 
 
+def test_the_hit_index_has_the_replicas_the_cluster_is_configured_for(servers: Servers) -> None:
+    """RADAR_ES_REPLICAS reaches the template (new indices) and the existing index, so a
+    3-node cluster keeps a copy of every hit; one node stays at 0 (green)."""
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    env = {"RADAR_ES_URL": servers.elasticsearch_url, "RADAR_ES_PREFIX": prefix}
+    single = ElasticHitStore(ElasticSettings.from_env(env))
+    try:
+        single.ensure_index()
+        index = f"{single.alias}-000001"
+
+        def replicas() -> str:
+            got = single.es.indices.get_settings(index=index, name="index.number_of_replicas")
+            return str(got[index]["settings"]["index"]["number_of_replicas"])
+
+        assert replicas() == "0"
+        cluster = ElasticHitStore(ElasticSettings.from_env({**env, "RADAR_ES_REPLICAS": "2"}))
+        cluster.ensure_index()
+        assert replicas() == "2"
+        template = single.es.indices.get_index_template(name=single.alias)
+        settings = template["index_templates"][0]["index_template"]["template"]["settings"]
+        assert settings["index"]["number_of_replicas"] == "2"
+    finally:
+        single.es.indices.delete(index=f"{single.alias}-*")
+    with pytest.raises(ValueError, match="RADAR_ES_REPLICAS must be a whole number"):
+        ElasticSettings.from_env({**env, "RADAR_ES_REPLICAS": "two"})
+
+
 def test_concurrent_writers_lose_no_sighting(backend: Backend) -> None:
     def make() -> Any:  # one store (connection) per writer, made in its own thread
         if isinstance(backend.store, SqlStore):

@@ -214,6 +214,8 @@ def test_prod_clients_use_tls_and_scram_users_that_exist(built: Build) -> None:
     roles = [r for p in built.of_kind("KafkaNodePool") for r in p["spec"]["roles"]]
     assert "controller" in roles and "broker" in roles  # KRaft: no ZooKeeper
     assert built.get("Elasticsearch", "radar")["spec"]["version"].startswith("8.")
+    nodes = sum(n["count"] for n in built.get("Elasticsearch", "radar")["spec"]["nodeSets"])
+    assert 1 <= int(cfg["RADAR_ES_REPLICAS"]) < nodes  # a copy of every hit on another node
 
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
