@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from parsel import Selector
 
-from crawler.extract import MAX_IMAGES, MAX_URL_LENGTH
+from crawler.extract import MAX_IMAGES, absolute_url
 
 _BG_URL = re.compile(r"""background-image\s*:\s*url\(\s*['"]?([^'")\s]+)['"]?\s*\)""", re.I)
 _POST = re.compile(r"^([A-Za-z0-9_]{3,64})/(\d{1,12})$")
@@ -81,7 +81,7 @@ def parse_channel(html: str, page_url: str) -> ChannelPage:
     except Exception:
         return page
     for message in root.css("div.tgme_widget_message[data-post]"):
-        match = _POST.match(message.attrib.get("data-post", "").strip())
+        match = _POST.match(_attr(message, "data-post").strip())
         if match is None:
             continue
         channel, post_id = match[1], int(match[2])
@@ -92,14 +92,14 @@ def parse_channel(html: str, page_url: str) -> ChannelPage:
         per_post: dict[int, int] = {}
         for selector, how in _PHOTO_ELEMENTS:
             for element in message.css(selector):
-                style = element.attrib.get("style", "")
+                style = _attr(element, "style")
                 found = _BG_URL.search(style)
                 if not found:
                     continue
-                url = urljoin(page_url, found[1].strip())
-                if len(url) > MAX_URL_LENGTH or urlsplit(url).scheme not in ("http", "https"):
+                url = absolute_url(found[1], page_url)
+                if url is None:  # not http(s), a broken host or port, too long: no photo
                     continue
-                href = _POST_HREF.search(urlsplit(element.attrib.get("href", "")).path + "?")
+                href = _POST_HREF.search(_path(_attr(element, "href")) + "?")
                 own = int(href[2]) if href and href[1].lower() == channel.lower() else post_id
                 n = per_post.get(own, 0)
                 per_post[own] = n + 1
@@ -109,6 +109,22 @@ def parse_channel(html: str, page_url: str) -> ChannelPage:
                     return page
     page.older = _older(root, page_url, page.post_ids)
     return page
+
+
+def _attr(element: Selector, name: str) -> str:
+    """An attribute's value, "" when missing or when the element's attributes cannot be
+    read (lxml refuses to look up attributes whose names hold control characters)."""
+    try:
+        return str(element.attrib.get(name, ""))
+    except (ValueError, KeyError):  # KeyError: a name lxml reads as a bad "{namespace}"
+        return ""
+
+
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:  # an unclosed IPv6 bracket: no post link
+        return ""
 
 
 def _older(root: Selector, page_url: str, post_ids: list[int]) -> str | None:

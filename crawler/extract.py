@@ -123,7 +123,7 @@ def extract_images(html: str, base_url: str) -> list[ImageRef]:
             if raw in resolved:
                 url = resolved[raw]
             else:
-                url = resolved[raw] = _absolute(raw, base)
+                url = resolved[raw] = absolute_url(raw, base)
             if url is None or url in seen or (how == "link" and not _is_image_url(url)):
                 continue
             seen.add(url)
@@ -147,7 +147,7 @@ def extract_links(html: str, base_url: str) -> list[str]:
         if href in seen_raw:
             continue
         seen_raw.add(href)
-        url = _absolute(href, base)
+        url = absolute_url(href, base)
         if url is None or url in seen or (_names_image_file(href) and _is_image_url(url)):
             continue  # image links are left to extract_images (how="link")
         seen.add(url)
@@ -227,7 +227,7 @@ def _document_base(root: Any, base_url: str) -> str:
     for element in root.iter("base"):
         href = element.get("href")
         if href is not None:
-            return _absolute(href, base_url) or base_url
+            return absolute_url(href, base_url) or base_url
     return base_url
 
 
@@ -373,7 +373,7 @@ def _css_url_value(match: re.Match[str]) -> str:
     return match.group(1) or match.group(2) or match.group(3) or ""
 
 
-def _absolute(raw: str | None, base: str) -> str | None:
+def absolute_url(raw: str | None, base: str) -> str | None:
     """``raw`` resolved against ``base``, without fragment, canonical; None if unusable."""
     if not raw or len(raw) > MAX_URL_LENGTH:
         return None
