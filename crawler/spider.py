@@ -281,6 +281,8 @@ class ImageSpider(scrapy.Spider):
         if response.status == 304 and response.meta.get("radar_page_state") is not None:
             known = response.meta["radar_page_state"]
             self.count("radar/pages_unchanged")
+            if response.meta.get("radar_gate_tried"):  # behind the gate: as last time
+                self.count("radar/gates/passed")
             refs = [ImageRef(url, how) for url, how in known.images]
             unchanged = PageSeen(
                 url=page.url,

@@ -184,3 +184,40 @@ def test_a_script_gate_without_a_browser_hides_everything(
     with DemoServer(site) as server:
         (report,) = crawl(db, [_target(store, server.base_url + "/vip/")])
     assert store.hits("c1") == [] and report.counts["gates_passed"] == 0
+
+
+def test_an_unchanged_page_behind_a_gate_is_passed_again_next_round(
+    kodak: list[Path], tmp_path: Path
+) -> None:
+    """The next round has a fresh cookie jar: the gate is answered again and the page,
+    asked for with the last round's validators, answers 304 and counts as passed."""
+    from PIL import Image
+
+    from radar.demo.site import transform
+    from tests.crawler.harness import FixtureServer, Reply
+
+    with Image.open(kodak[0]) as image:
+        photo = transform(image, "resized")
+    gate = gate_page("link").replace("{next}", "/vip/").encode()
+    page = b'<html><body><h1>Members</h1><img src="/media/a.jpg"></body></html>'
+
+    def vip(path: str, headers: dict[str, str]) -> Reply:
+        if "over18=yes" not in headers.get("cookie", ""):
+            return Reply(body=gate)
+        if headers.get("if-none-match") == '"v1"':
+            return Reply(304, headers={"ETag": '"v1"'})
+        return Reply(body=page, headers={"ETag": '"v1"'})
+
+    enter = Reply(303, headers={"Location": "/vip/", "Set-Cookie": "over18=yes; Path=/"})
+    routes = {"/vip/": vip, "/enter?next=/vip/": enter, "/media/a.jpg": Reply(body=photo)}
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[0]])
+    with FixtureServer(routes) as server:  # type: ignore[arg-type]
+        tid = _target(store, server.url + "/vip/", max_depth=0)
+        (first,) = crawl(db, [tid])
+        (second,) = crawl(db, [tid])
+        assert server.requests["/enter?next=/vip/"] == 2
+    assert first.counts["gates_passed"] == second.counts["gates_passed"] == 1
+    assert second.counts["pages_unchanged"] == 1
+    (hit,) = store.hits("c1")
+    assert hit.seen_count == 2
