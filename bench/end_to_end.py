@@ -37,8 +37,8 @@ def _timed_server(site: Any, served: dict[str, float]) -> Any:
     from radar.demo.site import DemoServer
 
     class TimedServer(DemoServer):
-        def _serve(self, handler: Any, with_body: bool) -> None:
-            super()._serve(handler, with_body)
+        def _serve(self, handler: Any, with_body: bool, form: str = "") -> None:
+            super()._serve(handler, with_body, form)
             path = urlsplit(handler.path).path
             if path.startswith("/media/"):
                 served.setdefault(path, time.monotonic())

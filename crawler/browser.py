@@ -11,7 +11,11 @@ Safety: every connection the browser makes goes through :class:`crawler.proxy.Gu
 (started by :class:`BrowserNetwork`, an extension); Chromium cannot resolve names itself.
 Pages are always closed by scrapy-playwright (the page is never handed to a callback),
 also when navigation or scrolling fails; ``RADAR_BROWSER_MAX_PAGES`` caps the pages
-open at once (default 2: this is a 2-core machine's browser).
+open at once (default 2: this is a 2-core machine's browser), across all targets: every
+rendered page goes through one download slot (:data:`BROWSER_SLOT`). Each target has its
+own browser context (``playwright_context``), so cookies, such as those set by answering
+an age gate (:func:`pass_gate`), stay the target's; a crawler keeps the context of each
+browser target it has crawled for its lifetime.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler.addresses import parse_networks
 from crawler.extract import MAX_IMAGES, extract_images
+from crawler.gates import answers, asks, own_host
 from crawler.proxy import GuardedProxy, bind_loopback
 from crawler.resolver import stub_lookup, system_lookup
 
@@ -58,6 +63,7 @@ _LOAD_MORE = re.compile(
     r"^\s*((load|show|see|view)\s+more|more\s+(photos|images|posts|videos)|next\s+page)\b", re.I
 )
 _SOCKETS: dict[int, socket.socket] = {}  # proxy sockets bound for settings, by port
+BROWSER_SLOT = "radar-browser"  # the download slot of every rendered page
 
 
 class BrowserMissing(RuntimeError):
@@ -93,8 +99,13 @@ def browser_settings(max_pages: int = 2, navigation_timeout: float = 30.0) -> di
             "proxy": {"server": f"http://127.0.0.1:{port}"},
             "timeout": 60_000,
         },
-        "PLAYWRIGHT_MAX_CONTEXTS": 1,
+        # One context per target (its cookies are its own): the frontier crawler sees
+        # many targets, so contexts are not capped (a cap would block the next target
+        # until a context closed, and none ever does); the pages open at once are
+        # capped by the one download slot every rendered page goes through.
+        "PLAYWRIGHT_MAX_CONTEXTS": 0,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": max_pages,
+        "DOWNLOAD_SLOTS": {BROWSER_SLOT: {"concurrency": max_pages}},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout * 1000,
         "PLAYWRIGHT_ABORT_REQUEST": "crawler.browser.abort_request",
         "RADAR_BROWSER_PROXY_PORT": port,
@@ -178,6 +189,52 @@ async def scroll_for_images(
         await page.keyboard.press("End")
         await asyncio.sleep(settle_seconds)
     return {"rounds": rounds, "images": len(seen), "clicks": clicks, "stopped": stopped}
+
+
+async def pass_gate(
+    page: Any, allowed_domains: tuple[str, ...] = (), settle_seconds: float = 0.5
+) -> dict[str, str]:
+    """Answer an age gate or cookie wall the rendered page shows (the patterns of
+    :mod:`crawler.gates`): click the first visible control whose label starts with a
+    yes ("I am 18", "Entrar", "Aceptar", ...), once, and wait for what it loads.
+    Links are only clicked when they stay on the target's own hosts. Returns
+    ``{"gate": ...}``: ``none`` (no gate, or no way through), ``passed`` (no gate any
+    more) or ``failed`` (still a gate after the click). The browser context is the
+    target's own, so the cookie it sets serves the target's next pages only."""
+    try:
+        control = await _gate_control(page, allowed_domains)
+        if control is None:
+            return {"gate": "none"}
+        await control.click(timeout=2000)
+        await page.wait_for_load_state("load", timeout=10_000)
+        await asyncio.sleep(settle_seconds)
+        still = await _gate_control(page, allowed_domains)
+    except Exception as exc:  # navigation raced a read, a covered button: not passed
+        log.debug("gate: %s", exc)
+        return {"gate": "failed"}
+    return {"gate": "failed" if still is not None else "passed"}
+
+
+async def _gate_control(page: Any, allowed_domains: tuple[str, ...]) -> Any:
+    """The visible control that answers the gate the page shows, or None (no gate)."""
+    if not asks(await page.inner_text("body", timeout=5000)):
+        return None
+    candidates = page.locator(
+        "button, [role=button], input[type=submit], input[type=button], a[href]"
+    )
+    for i in range(min(await candidates.count(), 50)):
+        control = candidates.nth(i)
+        tag, label, href = await control.evaluate(
+            "e => [e.tagName, e.tagName === 'INPUT' ? (e.value || '') : e.innerText,"
+            " e.tagName === 'A' ? e.href : '']"
+        )
+        if not answers(str(label)):
+            continue
+        if tag == "A" and not own_host(str(href), page.url, allowed_domains):
+            continue
+        if await control.is_visible():
+            return control
+    return None
 
 
 async def _press_load_more(page: Any) -> int:

@@ -91,6 +91,7 @@ class _Seen:
 
 class FrontierSpider(ImageSpider):
     name = "frontier"
+    CARRIED_META = ("radar_work",)  # a gate's answer and the page again belong to the record
 
     def __init__(
         self,
@@ -199,10 +200,6 @@ class FrontierSpider(ImageSpider):
         self.works.add(work)
         return self.page_request(page, radar_work=work, dont_filter=True)
 
-    def page_request(self, page: PageRequest, **meta: Any) -> scrapy.Request:
-        dont_filter = meta.pop("dont_filter", False)
-        return super().page_request(page, **meta).replace(dont_filter=dont_filter)
-
     async def parse(self, response: Response, **kwargs: Any) -> Any:
         work: PageWork = response.meta["radar_work"]
         page: PageRequest = response.meta["radar_page"]
@@ -219,11 +216,18 @@ class FrontierSpider(ImageSpider):
             if not isinstance(image, scrapy.Request):  # the "page" was an image: its item
                 yield image
                 continue
+            if image.meta.get("radar_kind") == "gate":  # outstanding until the page again
+                work.outstanding += 1
+                image.meta["radar_work"] = work
+                yield image
+                continue
             if not self.seen.add(page.crawl_id, image.url):
                 continue
             work.outstanding += 1
             image.meta["radar_work"] = work
             yield image.replace(dont_filter=True)
+        if response.meta.get("radar_gate_tried"):
+            work.outstanding -= 1  # the gate's answer led here: that step is done
         work.parsed = True
         self._maybe_done(work)
 

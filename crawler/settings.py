@@ -48,7 +48,8 @@ def crawl_settings(
         "REDIRECT_MAX_TIMES": 10,
         # Depth and page limits are the spider's (they apply to pages, not to images).
         "DEPTH_LIMIT": 0,
-        "COOKIES_ENABLED": False,
+        # Cookies only in the jar of a target that passes gates (crawler.spider.cookie_meta).
+        "COOKIES_ENABLED": True,
         # Never through a proxy: it would resolve names the address rule never sees
         # (crawler/guard.py refuses to start if this is switched on).
         "HTTPPROXY_ENABLED": False,

@@ -35,6 +35,7 @@ from crawler import incremental
 from crawler.channel import parse_channel, preview_url
 from crawler.extract import ImageRef, extract_images, extract_links
 from crawler.feeds import parse_xml
+from crawler.gates import find_gate
 from crawler.items import ImageItem, PageSeen
 from crawler.resolver import ForbiddenAddressError, refusal
 from crawler.sniff import RASTER, sniff
@@ -47,6 +48,8 @@ from wire.frontier import PARSE_AS_OF_KIND
 log = logging.getLogger(__name__)
 
 MAX_PAGE_BYTES = 8 * 1024 * 1024
+MAX_GATE_ATTEMPTS = 3  # gates answered per target and round (a cookie wall, an age gate)
+_REDIRECTS = [301, 302, 303, 307, 308]
 
 
 def in_domains(url: str, domains: tuple[str, ...]) -> bool:
@@ -68,7 +71,18 @@ def seed_request(target: Target) -> PageRequest:
         render=target.render,
         target_kind=target.kind,
         parse_as=PARSE_AS_OF_KIND.get(target.kind, "page"),
+        pass_gates=bool(target.pass_gates),
     )
+
+
+def cookie_meta(page: PageRequest) -> dict[str, Any]:
+    """Request meta that keeps cookies per target: a target that passes gates has its
+    own cookie jar (Scrapy's ``cookiejar`` key, never shared with another target, also
+    when both are crawled by one process); any other target neither sends nor keeps
+    cookies."""
+    if page.pass_gates:
+        return {"cookiejar": f"target-{page.target_id}"}
+    return {"dont_merge_cookies": True}
 
 
 def page_title(response: TextResponse) -> str:
@@ -85,7 +99,17 @@ class ImageSpider(scrapy.Spider):
     ``state`` (optional, :class:`store.evidence.CrawlStateStore`) makes crawls
     incremental: pages and images are requested with the validators of the last crawl
     and a 304 reuses what was stored. ``browser_page_methods`` builds the scroll step
-    for pages rendered by Chromium."""
+    for pages rendered by Chromium.
+
+    Targets that pass gates (``pass_gates``) get one answer per gate page
+    (:mod:`crawler.gates`): the gate's link or form is requested in the target's cookie
+    jar, then the page again; the page asked for again is never answered twice, and at
+    most :data:`MAX_GATE_ATTEMPTS` gates are answered per target and round. Counted as
+    ``radar/gates/passed`` and ``radar/gates/failed`` (still a gate after the answer, or
+    the answer failed)."""
+
+    # Meta keys of a transport that a gate's answer and the page asked for again carry on.
+    CARRIED_META: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -102,6 +126,7 @@ class ImageSpider(scrapy.Spider):
         self.trap_limits = trap_limits or TrapLimits()
         self.pages_scheduled: Counter[tuple[int, str]] = Counter()  # (target, crawl round)
         self.traps: dict[tuple[int, str], TrapGuard] = {}
+        self.gate_attempts: Counter[tuple[int, str]] = Counter()  # (target, crawl round)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Any:
@@ -115,6 +140,7 @@ class ImageSpider(scrapy.Spider):
 
     # -- requests -----------------------------------------------------------------------------
     def page_request(self, page: PageRequest, **meta: Any) -> scrapy.Request:
+        dont_filter = bool(meta.pop("dont_filter", False))
         headers = {}
         known = self.state.page_state(page.target_id, page.url) if self.state else None
         if known is not None:
@@ -127,19 +153,73 @@ class ImageSpider(scrapy.Spider):
             "allow_offsite": True,
             "dont_obey_robotstxt": not page.obey_robots,
             "download_maxsize": self.max_page_bytes,
+            **cookie_meta(page),
             **meta,
         }
         if page.render == "browser":
             from scrapy_playwright.page import PageMethod  # type: ignore[import-untyped]
 
-            from crawler.browser import scroll_for_images
+            from crawler.browser import BROWSER_SLOT, pass_gate, scroll_for_images
 
             meta["playwright"] = True
-            meta["playwright_page_methods"] = [PageMethod(scroll_for_images)]
+            # One browser context per target: its cookies are the target's alone.
+            meta["playwright_context"] = f"target-{page.target_id}"
+            meta["download_slot"] = BROWSER_SLOT  # the cap on pages open at once
+            methods = [PageMethod(scroll_for_images)]
+            if page.pass_gates:
+                methods.insert(0, PageMethod(pass_gate, page.allowed_domains))
+            meta["playwright_page_methods"] = methods
             headers = {}  # a rendered page is always rendered afresh
         return scrapy.Request(
-            page.url, callback=self.parse, errback=self.failed, headers=headers, meta=meta
+            page.url,
+            callback=self.parse,
+            errback=self.failed,
+            headers=headers,
+            meta=meta,
+            dont_filter=dont_filter,
         )
+
+    def gate_request(self, response: TextResponse, page: PageRequest) -> scrapy.Request | None:
+        """The answer to the gate ``response`` shows, or None: no gate, the target does
+        not pass gates, the page was already asked for again after an answer (then the
+        outcome is counted), or the round's gate budget is spent."""
+        if not page.pass_gates or "playwright" in response.flags:  # rendered: the browser's
+            return None
+        answer = find_gate(response, page.allowed_domains)
+        if response.meta.get("radar_gate_tried"):
+            self.count("radar/gates/failed" if answer else "radar/gates/passed")
+            return None
+        if answer is None:
+            return None
+        round_key = (page.target_id, page.crawl_id)
+        if self.gate_attempts[round_key] >= MAX_GATE_ATTEMPTS:
+            self.count("radar/gates/over_limit")
+            return None
+        self.gate_attempts[round_key] += 1
+        carried = {k: response.meta[k] for k in self.CARRIED_META if k in response.meta}
+        return answer.replace(
+            callback=self.gate_answered,
+            errback=self.failed,
+            meta={
+                "radar_page": page,
+                "radar_kind": "gate",
+                "allow_offsite": True,  # on the target's own hosts: checked by find_gate
+                "dont_obey_robotstxt": not page.obey_robots,
+                "download_maxsize": self.max_page_bytes,
+                # The answer's cookie is what counts; where it redirects is not followed
+                # (it could lead off the target's hosts): the page is asked for again.
+                "dont_redirect": True,
+                "handle_httpstatus_list": _REDIRECTS,
+                **cookie_meta(page),
+                **carried,
+            },
+        )
+
+    def gate_answered(self, response: Response, **kwargs: Any) -> list[scrapy.Request]:
+        """A gate was answered (its cookie is in the target's jar): the page again."""
+        page: PageRequest = response.meta["radar_page"]
+        carried = {k: response.meta[k] for k in self.CARRIED_META if k in response.meta}
+        return [self.page_request(page, radar_gate_tried=True, dont_filter=True, **carried)]
 
     def image_request(
         self, ref: ImageRef, page: PageRequest, page_seen: PageSeen | None, key: str = ""
@@ -171,6 +251,7 @@ class ImageSpider(scrapy.Spider):
                 "allow_offsite": True,
                 "dont_obey_robotstxt": not page.obey_robots,
                 "download_maxsize": self.max_image_bytes,
+                **cookie_meta(page),
                 "handle_httpstatus_list": [304] if headers else [],
             },
         )
@@ -200,6 +281,8 @@ class ImageSpider(scrapy.Spider):
         if response.status == 304 and response.meta.get("radar_page_state") is not None:
             known = response.meta["radar_page_state"]
             self.count("radar/pages_unchanged")
+            if response.meta.get("radar_gate_tried"):  # behind the gate: as last time
+                self.count("radar/gates/passed")
             refs = [ImageRef(url, how) for url, how in known.images]
             unchanged = PageSeen(
                 url=page.url,
@@ -221,6 +304,9 @@ class ImageSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or not is_html or kind in ("binary", "svg"):
             self.count("radar/pages_not_html")
             return [], []
+        gate = self.gate_request(response, page)
+        if gate is not None:  # nothing of a gate is kept: the page behind it is asked for
+            return [gate], []
         seen = self.page_seen(response)
         assert seen is not None
         refs = extract_images(seen.html, response.url)
@@ -340,7 +426,10 @@ class ImageSpider(scrapy.Spider):
     def _browser_stats(self, response: Response) -> None:
         for method in response.meta.get("playwright_page_methods") or ():
             result = getattr(method, "result", None)
-            if isinstance(result, dict):
+            if isinstance(result, dict) and "gate" in result:
+                if result["gate"] in ("passed", "failed"):
+                    self.count(f"radar/gates/{result['gate']}")
+            elif isinstance(result, dict):
                 self.count("radar/browser/pages")
                 self.count("radar/browser/scroll_rounds", int(result.get("rounds", 0)))
                 self.count("radar/browser/load_more_clicks", int(result.get("clicks", 0)))
@@ -414,6 +503,8 @@ class ImageSpider(scrapy.Spider):
     # -- failures ------------------------------------------------------------------------------
     def failed(self, failure: Any) -> None:
         kind = failure.request.meta.get("radar_kind", "page")
+        if kind == "gate":
+            self.count("radar/gates/failed")
         if failure.check(IgnoreRequest):
             if _is_decompression_bomb(failure.value):
                 # Scrapy's HttpCompressionMiddleware stopped inflating at DOWNLOAD_MAXSIZE

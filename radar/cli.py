@@ -217,11 +217,13 @@ def cmd_case_add_target(args: argparse.Namespace) -> None:
             max_pages=args.max_pages,
             interval_seconds=args.every,
             obey_robots=not args.ignore_robots,
+            pass_gates=args.pass_gates,
         )
     )
+    gates = "passes age gates" if target.pass_gates else "stops at age gates"
     print(
         f"added target #{target.id} to case {args.case}: {target.url} "
-        f"(domains {', '.join(domains)})"
+        f"(domains {', '.join(domains)}; {gates})"
     )
 
 
@@ -422,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not obey robots.txt for this target (recorded on the target)",
     )
+    from radar.crawl_cli import add_gate_option
+
+    add_gate_option(c)
     c.set_defaults(func=cmd_case_add_target)
 
     db = sub.add_parser("db", help="the service store's schema (Alembic migrations)")

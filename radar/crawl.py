@@ -42,6 +42,8 @@ REPORT_KEYS = {
     "refused_robots": "robotstxt/forbidden",
     "refused_page_limit": "radar/refused/page_limit",
     "retries": "retry/count",
+    "gates_passed": "radar/gates/passed",
+    "gates_failed": "radar/gates/failed",
 }
 # Stats whose every key becomes a report count: prefix -> report name prefix.
 REPORT_PREFIXES = {
@@ -52,6 +54,7 @@ REPORT_PREFIXES = {
     "radar/sniffed/": "sniffed:",
     "radar/channel/": "channel:",
     "radar/xml/": "xml:",
+    "radar/gates/": "gates_",
 }
 
 

@@ -22,6 +22,17 @@ def _duration(text: str) -> int:
     return parse_duration(text)
 
 
+def add_gate_option(parser: argparse.ArgumentParser) -> None:
+    """``--pass-gates`` / ``--no-pass-gates`` (default: the kind's, on for websites)."""
+    parser.add_argument(
+        "--pass-gates",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pass age gates and cookie walls (recorded on the target; default: on for "
+        "websites, off for other kinds)",
+    )
+
+
 def _store(args: argparse.Namespace) -> SqlStore:
     return SqlStore(args.db)
 
@@ -32,7 +43,8 @@ def _describe(t: Target) -> str:
     due = next_due(t)
     when = "paused" if due is None else "now" if due.year == 1 else stamp(due)
     return (
-        f"#{t.id} {t.case_id:18} {t.kind:8} {t.render:7} every {t.interval_seconds}s  "
+        f"#{t.id} {t.case_id:18} {t.kind:8} {t.render:7} {'gates' if t.pass_gates else 'no-gates'} "
+        f"every {t.interval_seconds}s  "
         f"next {when}  last {t.last_crawled_at or 'never'}  {t.url}"
     )
 
@@ -57,6 +69,7 @@ def cmd_target_add(args: argparse.Namespace) -> None:
             obey_robots=not args.ignore_robots,
             kind=args.kind,
             render=args.render,
+            pass_gates=args.pass_gates,
         )
     )
     print(f"added target {_describe(target)}")
@@ -236,6 +249,7 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--max-pages", type=int, default=200)
     c.add_argument("--every", type=_duration, default=86_400, help="interval, e.g. 6h, 1d")
     c.add_argument("--ignore-robots", action="store_true", help="recorded on the target")
+    add_gate_option(c)
     c.set_defaults(func=cmd_target_add)
     c = ts.add_parser("list", help="list targets and when each is next due")
     c.add_argument("--case")

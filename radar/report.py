@@ -30,11 +30,16 @@ def _short(text: str, width: int) -> str:
 def print_crawl_summary(run: CrawlRun, targets: Sequence[Target]) -> None:
     by_id = {t.id: t for t in targets}
     print(f"\ncrawl finished in {run.seconds:.1f}s, {run.hits} hits written")
-    print(f"{'target':40} {'pages':>5} {'images':>6} {'hashed':>6} {'hits':>4}  errors / refused")
+    print(
+        f"{'target':40} {'pages':>5} {'images':>6} {'hashed':>6} {'hits':>4}  "
+        "errors / refused / gates"
+    )
     for report in run.reports:
         c = report.counts
         extra = {
-            k: v for k, v in c.items() if v and (k.startswith(("error:", "http:", "refused_")))
+            k: v
+            for k, v in c.items()
+            if v and (k.startswith(("error:", "http:", "refused_", "gates_")))
         }
         notes = ", ".join(f"{k} {v}" for k, v in sorted(extra.items())) or "none"
         url = by_id[report.target_id].url if report.target_id in by_id else "?"

@@ -44,6 +44,7 @@ def target_of(r: Any) -> Target:
         last_crawled_at=r["last_crawled_at"],
         render=r["render"],
         enabled=bool(r["enabled"]),
+        pass_gates=bool(r["pass_gates"]),
     )
 
 

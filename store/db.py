@@ -229,7 +229,12 @@ _LEGACY_COLUMNS = (
     ("targets", "lease_owner", "TEXT"),
     ("targets", "lease_until", "TEXT"),
     ("hits", "crawl_id", "TEXT NOT NULL DEFAULT ''"),
+    ("targets", "pass_gates", "INTEGER NOT NULL DEFAULT 1"),
 )
+# Run after a legacy column was added, where its default is not every row's value.
+_LEGACY_FIXES = {
+    ("targets", "pass_gates"): "UPDATE targets SET pass_gates = 0 WHERE kind <> 'website'",
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -271,6 +276,8 @@ def _sqlite_create(db: sqlite3.Connection, head: str) -> None:
                 have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
                 if have and column not in have:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    if (table, column) in _LEGACY_FIXES:
+                        db.execute(_LEGACY_FIXES[table, column])
             for statement in _sqlite_ddl():
                 db.execute(statement)
             db.execute(

@@ -16,6 +16,8 @@ HIT_STATUSES = ("pending", "confirmed", "rejected")
 # (t.me/s/<name>); feed: an RSS or Atom feed; sitemap: a sitemap or sitemap index (XML).
 # RENDER_MODES -- http: pages as served; browser: pages rendered by Chromium (JavaScript
 # sites). Defined with the page requests that carry them to every crawler.
+# pass_gates -- whether the crawler passes age gates and cookie walls (crawler/gates.py);
+# on by default for websites, off for the other kinds (they can opt in).
 _CASE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
@@ -105,11 +107,18 @@ class Reference:
         )
 
 
+def default_pass_gates(kind: str) -> bool:
+    """Whether a target of ``kind`` passes age gates and cookie walls unless told: a
+    website's pages are where they stand; channels, feeds and sitemaps have none."""
+    return kind == "website"
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """A place to crawl for a case: a seed of some ``kind`` (see :data:`TARGET_KINDS`)
-    with its crawl bounds, how its pages are rendered, and its schedule (a target is due
-    ``interval_seconds`` after it was last crawled, unless disabled)."""
+    with its crawl bounds, how its pages are rendered, whether age gates and cookie walls
+    are passed (``pass_gates``), and its schedule (a target is due ``interval_seconds``
+    after it was last crawled, unless disabled)."""
 
     case_id: str
     url: str
@@ -124,8 +133,11 @@ class Target:
     last_crawled_at: str | None = None
     render: str = "http"
     enabled: bool = True
+    pass_gates: bool | None = None  # None: the kind's default (on for websites)
 
     def __post_init__(self) -> None:
+        if self.pass_gates is None:  # frozen: set once, here
+            object.__setattr__(self, "pass_gates", default_pass_gates(self.kind))
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"bad target URL {self.url!r}: need http(s)://host/...")

@@ -91,6 +91,7 @@ targets = Table(
     _i("enabled", server_default=text("1")),
     _t("lease_owner", nullable=True),
     _t("lease_until", nullable=True),
+    _i("pass_gates", server_default=text("1")),
 )
 hits = Table(
     "hits",

@@ -143,8 +143,8 @@ class SqlStore(Database, CrawlStateMixin):
         with self._tx() as db:
             cursor = db.execute(
                 "INSERT INTO targets (case_id,kind,url,allowed_domains,max_depth,max_pages,"
-                "interval_seconds,obey_robots,created_at,render,enabled) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                "interval_seconds,obey_robots,created_at,render,enabled,pass_gates) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     target.case_id,
                     target.kind,
@@ -157,6 +157,7 @@ class SqlStore(Database, CrawlStateMixin):
                     target.created_at,
                     target.render,
                     int(target.enabled),
+                    int(bool(target.pass_gates)),
                 ),
             )
             (target_id,) = cursor.fetchone()

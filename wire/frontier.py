@@ -2,9 +2,10 @@
 
 Keyed by site, so every page of one site lands in one partition and so in one crawler
 process at a time: per-domain politeness holds across processes. A request carries its
-target's bounds, so whichever process owns the partition can apply them, and what the
-page is (``parse_as``: an HTML page, a channel's preview page, or a feed or sitemap), so
-every process parses it the way the embedded crawl does.
+target's bounds and settings (render mode, whether age gates are passed), so whichever
+process owns the partition can apply them, and what the page is (``parse_as``: an HTML
+page, a channel's preview page, or a feed or sitemap), so every process parses it the way
+the embedded crawl does.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class PageRequest:
     render: str = "http"  # "browser": the page is rendered by Chromium (optional, v1-compatible)
     target_kind: str = "website"  # the target's kind (optional, v1-compatible)
     parse_as: str = "page"  # "page", "channel" or "xml" (optional, v1-compatible)
+    # Pass age gates and cookie walls (crawler/gates.py). Optional, v1-compatible: a
+    # record without it gets its kind's default (on for websites).
+    pass_gates: bool = True
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -66,6 +70,10 @@ class PageRequest:
         obey = data.get("obey_robots", True)
         if not isinstance(obey, bool):
             raise RecordError("field 'obey_robots' must be true or false")
+        kind = _one_of(data.get("target_kind", "website"), "target_kind", TARGET_KINDS)
+        gates = data.get("pass_gates", kind == "website")
+        if not isinstance(gates, bool):
+            raise RecordError("field 'pass_gates' must be true or false")
         return cls(
             url=check_url(require(data, "url", str), "url"),
             case_id=require(data, "case_id", str),
@@ -77,8 +85,9 @@ class PageRequest:
             obey_robots=obey,
             crawl_id=str(data.get("crawl_id", "")),
             render=_one_of(data.get("render", "http"), "render", RENDER_MODES),
-            target_kind=_one_of(data.get("target_kind", "website"), "target_kind", TARGET_KINDS),
+            target_kind=kind,
             parse_as=_one_of(data.get("parse_as", "page"), "parse_as", PARSE_AS),
+            pass_gates=gates,
         )
 
 

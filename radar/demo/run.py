@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from hashing import MatchRule, hash_bytes, naive_hashes
 from matcher import Bank
 from radar.crawl import run_crawls
+from radar.demo.gated import age_gated
 from radar.demo.places import channel, js_gallery
 from radar.demo.site import DemoServer, DemoSite, build_site, find_photos
 from radar.references import hash_reference
@@ -70,7 +71,12 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
     )
 
     refs, others = sorted(site.references.values()), photos[len(site.references) :]
-    places = {"channel": channel(refs[:3], others[:10])}
+    places = {
+        "channel": channel(refs[:3], others[:10]),
+        # Behind a Spanish age gate (a form posted with "Soy mayor de edad"): found only
+        # because the website target passes gates (on by default for websites).
+        "age_gated": age_gated(refs[::2], others[:4], style="post", lang="es"),
+    }
     browser_note = _browser_wanted()
     if browser_note is None:
         places["js_gallery"] = js_gallery(refs[3:], others[10:])
@@ -85,13 +91,14 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
         for name, place in places.items():
             extra = stack.enter_context(DemoServer(place))
             bases[name] = extra.base_url
-            url, kind, render = {
-                "channel": (extra.base_url + "/s/snapshare", "telegram", "http"),
-                "js_gallery": (extra.base_url + "/js-gallery", "website", "browser"),
+            url, kind, render, depth = {
+                "channel": (extra.base_url + "/s/snapshare", "telegram", "http", 0),
+                "js_gallery": (extra.base_url + "/js-gallery", "website", "browser", 0),
+                "age_gated": (extra.base_url + "/vip/", "website", "http", 1),
             }[name]
             targets.append(
                 store.add_target(
-                    Target(CASE_ID, url, ("127.0.0.1",), 0, 10, kind=kind, render=render)
+                    Target(CASE_ID, url, ("127.0.0.1",), depth, 10, kind=kind, render=render)
                 )
             )
         print(f"demo: crawling {', '.join(t.url for t in targets)} ...")
@@ -143,6 +150,8 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
         "planted_copies": rows,
         "other_places": _other_places(places, bases, all_hits, browser_note),
     }
+    for name, crawled in zip(places, run.reports[1:], strict=True):
+        report["other_places"][name]["gates_passed"] = crawled.counts.get("gates_passed", 0)
     report_path.write_text(json.dumps(report, indent=2) + "\n")
 
     print("\nby transform        found  plain PDQ would find  (plain PDQ distance, median)")
@@ -166,9 +175,10 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
         if "skipped" in place:
             print(f"{name}: skipped ({place['skipped']})")
             continue
+        gates = f", gates passed {place['gates_passed']}" if "gate" in place else ""
         print(
             f"{name}: planted {place['planted']}, found {place['found']}, "
-            f"false hits {place['false_hits']}"
+            f"false hits {place['false_hits']}{gates}"
         )
         if place["found"] != place["planted"] or place["false_hits"]:
             problems.append(f"{name}: found {place['found']} of {place['planted']}")
@@ -217,6 +227,8 @@ def _other_places(
             expected = {p.path for p in place.planted}
             found, false = len(expected & found_paths), len(found_paths - expected)
         out[name] = {"planted": len(expected), "found": found, "false_hits": false}
+        if place.gate is not None:
+            out[name]["gate"] = place.gate.prefix
     if note is not None:
         out["js_gallery"] = {"skipped": note}
     return out

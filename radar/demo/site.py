@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -60,12 +60,33 @@ class Planted:
     how: str  # "img", "srcset", "data-src", "css-background", "style-block", "og:image", "link"
 
 
+@dataclass(frozen=True, slots=True)
+class AgeGate:
+    """Pages under ``prefix`` are shown only to a visitor with the cookie
+    ``<cookie>=yes``; anyone else gets ``page`` (the gate; ``{next}`` in it is replaced
+    by the requested path) with status 200, as leak sites do. ``enter`` (GET or POST,
+    fields ``next`` and ``answer``) sets the cookie unless the answer is ``no`` and
+    redirects to ``next``; with ``sets_cookie=False`` it never does (a gate that
+    cannot be passed)."""
+
+    prefix: str
+    page: str
+    cookie: str = "over18"
+    enter: str = "/enter"
+    sets_cookie: bool = True
+
+    def passed(self, cookie_header: str) -> bool:
+        pairs = (c.strip().partition("=") for c in cookie_header.split(";"))
+        return any(name == self.cookie and value == "yes" for name, _, value in pairs)
+
+
 @dataclass(slots=True)
 class DemoSite:
     files: dict[str, tuple[str, bytes]]  # path -> (content type, body)
     planted: list[Planted]
     unrelated: list[str]  # image paths of photos not derived from any reference
     references: dict[str, Path]  # label -> path of the reference photo file
+    gate: AgeGate | None = None  # pages behind an age gate (radar.demo.gated)
 
 
 def find_photos(shared_images: Path | None = None) -> list[Path]:
@@ -275,11 +296,13 @@ def build_site(photos: list[Path], n_references: int = 6, seed: int = 7) -> Demo
 
 class DemoServer:
     """Serves a DemoSite on 127.0.0.1 (port 0 = ephemeral) from a ThreadingHTTPServer in a
-    daemon thread. ``requests`` counts every request target received (path plus query)."""
+    daemon thread. ``requests`` counts every request target received (path plus query);
+    ``cookies`` lists (request target, Cookie header) of every request that sent one."""
 
     def __init__(self, site: DemoSite, host: str = "127.0.0.1", port: int = 0) -> None:
         self.site, self.host, self.port = site, host, port
         self.requests: collections.Counter[str] = collections.Counter()
+        self.cookies: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -290,15 +313,31 @@ class DemoServer:
             raise RuntimeError("DemoServer is not started")
         return f"http://{self.host}:{self._httpd.server_address[1]}"
 
-    def _serve(self, handler: BaseHTTPRequestHandler, with_body: bool) -> None:
+    def _serve(self, handler: BaseHTTPRequestHandler, with_body: bool, form: str = "") -> None:
         target = handler.path.split("#", 1)[0]
+        cookie = handler.headers.get("Cookie", "")
         with self._lock:
             self.requests[target] += 1
-        entry = self.site.files.get(target) or self.site.files.get(urlsplit(target).path)
+            if cookie:
+                self.cookies.append((target, cookie))
+        gate, path, extra = self.site.gate, urlsplit(target).path, {}
+        entry = self.site.files.get(target) or self.site.files.get(path)
         status, (ctype, body) = (200, entry) if entry else (404, ("text/plain", b"not found\n"))
+        if gate is not None and path == gate.enter:
+            fields = parse_qs(urlsplit(target).query) | parse_qs(form)
+            goto = fields.get("next", ["/"])[0]
+            status, ctype, body = 303, "text/plain", b"see other\n"
+            extra["Location"] = goto if goto.startswith("/") and not goto.startswith("//") else "/"
+            if gate.sets_cookie and fields.get("answer", ["yes"])[0] != "no":
+                extra["Set-Cookie"] = f"{gate.cookie}=yes; Path=/; HttpOnly"
+        elif gate is not None and path.startswith(gate.prefix) and not gate.passed(cookie):
+            ctype, status = HTML, 200
+            body = gate.page.replace("{next}", html.escape(target)).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", ctype)
         handler.send_header("Content-Length", str(len(body)))
+        for name, value in extra.items():
+            handler.send_header(name, value)
         handler.end_headers()
         if with_body:
             handler.wfile.write(body)
@@ -316,6 +355,11 @@ class DemoServer:
 
             def do_HEAD(self) -> None:
                 server._serve(self, with_body=False)
+
+            def do_POST(self) -> None:
+                length = min(int(self.headers.get("Content-Length") or 0), 65536)
+                form = self.rfile.read(length).decode("utf-8", "replace")
+                server._serve(self, with_body=True, form=form)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("%s - " + format, self.address_string(), *args)

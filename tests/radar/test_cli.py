@@ -213,3 +213,28 @@ def test_notices_recheck_waits_its_turn_behind_a_running_round(db: Path) -> None
     done = radar(db, "notices", "recheck")
     assert done.returncode == 0, done.stderr
     assert "re-checked 0 URLs" in done.stdout
+
+
+def test_targets_record_whether_they_pass_age_gates(db: Path) -> None:
+    assert radar(db, "case", "create", "gated").returncode == 0
+    on = radar(db, "case", "add-target", "gated", "https://a.example/")
+    assert on.returncode == 0 and "passes age gates" in on.stdout
+    off = radar(db, "case", "add-target", "gated", "https://b.example/", "--no-pass-gates")
+    assert off.returncode == 0 and "stops at age gates" in off.stdout
+    feed = radar(db, "target", "add", "gated", "https://a.example/feed", "--kind", "feed")
+    opted = radar(
+        db,
+        "target",
+        "add",
+        "gated",
+        "https://a.example/map.xml",
+        "--kind",
+        "sitemap",
+        "--pass-gates",
+    )
+    assert feed.returncode == opted.returncode == 0
+    listed = radar(db, "target", "list", "--case", "gated").stdout.splitlines()
+    assert [" gates " in line for line in listed] == [True, False, False, True]
+    store = SqlStore(db)
+    assert [t.pass_gates for t in store.targets("gated")] == [True, False, False, True]
+    store.close()

@@ -1,4 +1,5 @@
-"""``radar demo`` (what ``make demo`` runs) end to end, as a newcomer runs it."""
+"""``radar demo`` (what ``make demo`` runs) end to end, as a newcomer runs it: the demo
+site, a channel, an age-gated place and (with Chromium) a JavaScript gallery."""
 
 from __future__ import annotations
 
@@ -42,3 +43,14 @@ def test_demo_finds_every_matchable_copy_and_no_false_hit(tmp_path: Path) -> Non
         assert report["by_transform"][name]["found"] == 6
     assert report["by_transform"]["mirrored"]["plain_pdq"] == 0
     assert "planted 36, found" in result.stdout and "hits (pending review)" in result.stdout
+    # The age-gated place: its photos are only behind a Spanish age gate, which the
+    # website target passes (on by default), once.
+    gated = report["other_places"]["age_gated"]
+    assert gated == {
+        "planted": 3,
+        "found": 3,
+        "false_hits": 0,
+        "gate": "/vip/",
+        "gates_passed": 1,
+    }
+    assert "age_gated: planted 3, found 3, false hits 0, gates passed 1" in result.stdout

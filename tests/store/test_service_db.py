@@ -78,6 +78,41 @@ def test_a_store_from_before_alembic_is_migrated_on_open(tmp_path: Path) -> None
         ]
 
 
+def test_older_stores_get_pass_gates_by_kind(tmp_path: Path) -> None:
+    # A file from before Alembic, and one at revision 0002: websites pass gates, the
+    # other kinds do not (store.models.default_pass_gates), whichever path migrates.
+    feed = (
+        "INSERT INTO targets (id, case_id, kind, url, allowed_domains, max_depth, max_pages,"
+        " interval_seconds, obey_robots, created_at) VALUES (2, 'old', 'feed',"
+        " 'https://a.example/feed', '[\"a.example\"]', 1, 5, 86400, 1, '2025-01-01T00:00:00Z')"
+    )
+    legacy = tmp_path / "legacy.db"
+    with sqlite3.connect(legacy) as old:
+        old.executescript(LEGACY + feed + ";")
+    at_0002 = tmp_path / "at0002.db"
+    SqlStore(at_0002).close()
+    with sqlite3.connect(at_0002) as db:
+        db.execute("ALTER TABLE targets DROP COLUMN pass_gates")
+        db.execute("UPDATE alembic_version SET version_num = '0002'")
+        db.execute(
+            "INSERT INTO cases VALUES ('old', 'Old case', 31, 6, 50, 1, 0, '2025-01-01T00:00:00Z')"
+        )
+        db.execute(
+            "INSERT INTO targets (case_id, kind, url, allowed_domains, max_depth, max_pages,"
+            " interval_seconds, obey_robots, created_at) VALUES ('old', 'website',"
+            " 'https://a.example/', '[\"a.example\"]', 2, 50, 86400, 1, '2025-01-01T00:00:00Z')"
+        )
+        db.execute(feed.replace("(id, ", "(").replace("VALUES (2, ", "VALUES ("))
+    for path in (legacy, at_0002):
+        store = SqlStore(path)
+        assert [(t.kind, t.pass_gates) for t in store.targets("old")] == [
+            ("website", True),
+            ("feed", False),
+        ], path.name
+        store.close()
+    assert schema_drift(str(at_0002)) == []  # revision 0003 builds store.schema's column
+
+
 def test_postgres_behind_is_refused_until_radar_db_upgrade(postgres_db: str) -> None:
     name = postgres_db.rsplit("/", 1)[1]
     fresh = postgres_db.replace(name, name + "_new")

@@ -154,6 +154,20 @@ def test_targets_roundtrip(db: SqlStore) -> None:
     assert db.targets("gamma") == []
 
 
+def test_a_target_records_whether_it_passes_gates(db: SqlStore) -> None:
+    site = db.add_target(Target("alpha", "https://a.example/", ("a.example",)))
+    feed = db.add_target(Target("alpha", "https://a.example/feed", ("a.example",), kind="feed"))
+    off = db.add_target(Target("alpha", "https://b.example/", ("b.example",), pass_gates=False))
+    on = db.add_target(
+        Target(
+            "alpha", "https://a.example/map.xml", ("a.example",), kind="sitemap", pass_gates=True
+        )
+    )
+    # On by default for websites only; what is asked for is recorded and read back.
+    assert [t.pass_gates for t in (site, feed, off, on)] == [True, False, False, True]
+    assert [t.pass_gates for t in db.targets("alpha")] == [True, False, False, True]
+
+
 def test_crawl_reports_roundtrip_and_mark_the_target(db: SqlStore) -> None:
     target = db.add_target(Target("alpha", "https://a.example/", ("a.example",)))
     other = db.add_target(Target("alpha", "https://b.example/", ("b.example",)))

@@ -229,14 +229,23 @@ def test_page_requests_carry_what_the_target_is() -> None:
         parse_as="channel",
         render="browser",
         crawl_id="1@now",
+        pass_gates=False,
     )
     assert PageRequest.from_json(page.to_json()) == page
     old = json.loads(page.to_json())
+    del old["pass_gates"]  # from before the field: the kind's default (off for channels)
+    assert PageRequest.from_json(json.dumps(old).encode()).pass_gates is False
     for name in ("target_kind", "parse_as", "render"):
         del old[name]  # a v1 request from before these fields: an HTML page as served
     parsed = PageRequest.from_json(json.dumps(old).encode())
     assert (parsed.target_kind, parsed.parse_as, parsed.render) == ("website", "page", "http")
-    for name, bad in (("target_kind", "forum"), ("parse_as", "pdf"), ("render", 3)):
+    assert parsed.pass_gates is True  # a website's default
+    for name, bad in (
+        ("target_kind", "forum"),
+        ("parse_as", "pdf"),
+        ("render", 3),
+        ("pass_gates", "yes"),
+    ):
         with pytest.raises(RecordError, match=name):
             PageRequest.from_json(json.dumps({**old, name: bad}).encode())
 
