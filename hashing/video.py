@@ -121,11 +121,17 @@ def _run(cmd: list[str], fd: int, timeout: float, stdin: bytes = b"") -> str:
 
 def probe(fd: int, limits: VideoLimits) -> Probe:
     """Check the container header of the video in ``fd``; raise VideoError."""
-    out = _run(
-        [*_FFPROBE, *_FFPROBE_STREAM, f"/proc/self/fd/{fd}"],
-        fd,
-        min(limits.timeout_seconds, 30.0),
-    )
+    try:
+        out = _run(
+            [*_FFPROBE, *_FFPROBE_STREAM, f"/proc/self/fd/{fd}"],
+            fd,
+            min(limits.timeout_seconds, 30.0),
+        )
+    except VideoError as exc:
+        if exc.kind != "decode_error":
+            raise
+        # ffprobe cannot read the container at all: no video format it knows
+        raise VideoError("not_video", str(exc)) from None
     try:
         info = json.loads(out)
     except ValueError:
