@@ -4,23 +4,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo review test lint types unit fuzz bench clean tools chromium postgres
+.PHONY: venv demo review test lint types unit fuzz bench clean tools chromium postgres ffmpeg
 
 venv: $(STAMP)
 
 # The environment comes from hash-pinned lock files (refresh: `python3 deploy/tools.py lock`):
-# deploy/build.lock (setuptools, cython, numpy: what pdqhash's sdist and our C extensions build
-# with) and deploy/dev.lock (runtime + dev tools, constrained to the image's
-# deploy/requirements.lock, so the image and the tests run the same versions). The project
-# itself is then installed without touching them; pip install compiles hashing/_pdq.c and
+# deploy/build.lock (setuptools, cython, numpy, scikit-build-core: what the pdqhash and vpdq
+# sdists and our C extensions build with) and deploy/dev.lock (runtime + dev tools,
+# constrained to the image's deploy/requirements.lock, so the image and the tests run the
+# same versions). The project itself is then installed without touching them; pip install compiles hashing/_pdq.c and
 # matcher/_mih.c (setup.py): rebuild when they or a lock change.
 LOCKS := deploy/build.lock deploy/dev.lock
-$(STAMP): pyproject.toml setup.py hashing/_pdq.c matcher/_mih.c $(LOCKS)
+# vpdq compiles against Debian's FFmpeg libraries: `ffmpeg` below is an order-only prerequisite.
+$(STAMP): pyproject.toml setup.py hashing/_pdq.c matcher/_mih.c $(LOCKS) | ffmpeg
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-deps --require-hashes --only-binary=:all: -r deploy/build.lock
 	$(BIN)/pip install --quiet --no-deps --require-hashes --no-build-isolation \
-	  --only-binary=:all: --no-binary=pdqhash -r deploy/dev.lock
+	  --only-binary=:all: --no-binary=pdqhash,vpdq -r deploy/dev.lock
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip check
 	touch $(STAMP)
@@ -53,6 +54,18 @@ chromium:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || \
 	  { echo "install Chromium: sudo apt-get install -y chromium" >&2; exit 1; }; }
+
+# Debian's FFmpeg: vpdq (video PDQ, issue 14) builds against its libraries with cmake and
+# decodes videos with them; the tests make their benign clips with the ffmpeg command.
+FFMPEG_DEBS := ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
+  libavdevice-dev libavfilter-dev libswresample-dev pkg-config cmake g++
+ffmpeg:
+	@{ command -v ffmpeg && command -v cmake && command -v g++ && pkg-config --exists \
+	  libavcodec libavformat libavutil libswscale libavdevice libavfilter libswresample; \
+	  } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  $(FFMPEG_DEBS) || \
+	  { echo "install FFmpeg: sudo apt-get install -y $(FFMPEG_DEBS)" >&2; exit 1; }; }
 
 # Debian's PostgreSQL: the service store's second backend. The tests run every store
 # suite on it too (radar.servers starts a loopback cluster) and fail without it.

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import end_to_end, hashing_speed, matching, quality
+from bench import end_to_end, hashing_speed, matching, quality, video
 from bench.plots import qps_plot, recall_plot
 from bench.report import markdown
 
@@ -22,6 +22,7 @@ BENCHES = {
     "matching": matching.run,
     "hashing": hashing_speed.run,
     "end_to_end": end_to_end.run,
+    "video": video.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

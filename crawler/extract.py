@@ -32,6 +32,13 @@ a ``<video>``), ``<video poster>``, ``<link rel=preload as=image>`` (``href`` an
 ``contentUrl``, nested and in ``@graph``), inline SVG ``<image href>`` / ``xlink:href``,
 CSS backgrounds (inline and ``<style>``; Telegram's photo wraps and video thumbnails are
 inline backgrounds) and links to image files.
+
+Where videos are found (:func:`extract_videos`, issue 14; ``how`` one of
+:data:`VIDEO_HOWS`): ``<video src>`` (``telegram-video`` for a Telegram post's video
+element), ``<source src>`` that says it is a video (``type="video/..."``, or no type and a
+video file name), ``og:video`` / ``og:video:url`` / ``og:video:secure_url`` /
+``twitter:player:stream`` meta data, and links to video files (:data:`VIDEO_EXTENSIONS`).
+The same caps apply (at most :data:`MAX_IMAGES` videos per page).
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ HOWS = ("img", "srcset", "data-src", "og:image", "twitter:image", "css-backgroun
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff",
                     ".avif", ".heic")
 # fmt: on
+VIDEO_HOWS = ("video-src", "video-source", "og:video", "video-link", "telegram-video")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".ogv")
 MAX_IMAGES = 2000
 MAX_LINKS = 2000
 MAX_URL_LENGTH = 8192
@@ -76,6 +85,8 @@ _LAZY_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-srcset", "dat
 _META_HOWS = {"og:image": "og:image", "og:image:url": "og:image",
               "og:image:secure_url": "og:image", "twitter:image": "twitter:image",
               "twitter:image:src": "twitter:image"}
+_VIDEO_META = frozenset(("og:video", "og:video:url", "og:video:secure_url",
+                         "twitter:player:stream"))
 _ITEMPROPS = frozenset(("image", "thumbnailurl", "thumbnail"))
 _JSON_LD_KEYS = ("image", "thumbnailUrl", "thumbnail")
 # fmt: on
@@ -131,6 +142,54 @@ def extract_images(html: str, base_url: str) -> list[ImageRef]:
             if len(found) >= MAX_IMAGES:
                 return found
     return found
+
+
+def extract_videos(html: str, base_url: str) -> list[ImageRef]:
+    """All candidate video URLs of the page (``how`` in :data:`VIDEO_HOWS`), de-duplicated
+    by URL (first ``how`` wins), in document order; at most :data:`MAX_IMAGES`. Pure;
+    never raises for any input."""
+    root = _parse(html)
+    base = _document_base(root, base_url)
+    found: list[ImageRef] = []
+    seen: set[str] = set()
+    for element, _in_picture in _walk(root):
+        for how, raw in _video_candidates(element):
+            url = _absolute(raw, base)
+            if url is None or url in seen:
+                continue
+            if how in ("video-link", "video-source") and not _is_video_url(url):
+                continue
+            seen.add(url)
+            found.append(ImageRef(url, how))
+            if len(found) >= MAX_IMAGES:
+                return found
+    return found
+
+
+def _video_candidates(element: Any) -> Iterator[tuple[str, str | None]]:
+    """(how, raw URL) pairs of one element that may name a video."""
+    tag: str = element.tag
+    get = element.get
+    if tag == "video":
+        classes = (get("class") or "").split()
+        yield (
+            "telegram-video" if "tgme_widget_message_video" in classes else "video-src",
+            get("src"),
+        )
+    elif tag == "source":
+        kind = (get("type") or "").strip().lower()
+        if kind.startswith("video/"):
+            yield "video-src", get("src")
+        elif not kind:
+            yield "video-source", get("src")  # kept if it names a video file
+    elif tag == "meta":
+        key = (get("property") or get("name") or "").strip().lower()
+        if key in _VIDEO_META:
+            yield "og:video", get("content")
+    elif tag in ("a", "area"):
+        href = get("href")
+        if href and _names_video_file(href):
+            yield "video-link", href
 
 
 def extract_links(html: str, base_url: str) -> list[str]:
@@ -402,3 +461,14 @@ def _names_image_file(href: str | None) -> bool:
 def _is_image_url(url: str) -> bool:
     """True if the URL's path (query ignored) ends with an image file extension."""
     return urlsplit(url).path.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _names_video_file(href: str) -> bool:
+    """Whether an unresolved href's path (query and fragment ignored) names a video file."""
+    path = href.translate(_TAB_NEWLINE).split("#", 1)[0].split("?", 1)[0]
+    return path.rstrip(_ASCII_WS).lower().endswith(VIDEO_EXTENSIONS)
+
+
+def _is_video_url(url: str) -> bool:
+    """Whether an absolute URL's path ends in a video file extension."""
+    return urlsplit(url).path.lower().endswith(VIDEO_EXTENSIONS)

@@ -245,7 +245,7 @@ class FrontierSpider(ImageSpider):
         work = meta.get("radar_work")
         if work is None:
             return
-        if meta.get("radar_kind") == "image":
+        if meta.get("radar_kind") in ("image", "video"):
             work.outstanding -= 1
             self._maybe_done(work)
         else:  # the page itself failed or was dropped

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hashing import ImageHashes
+from hashing.frames import VideoHashes
 
 
 @dataclass(slots=True)
@@ -58,3 +59,26 @@ class ImageItem:
     page: PageSeen | None = field(default=None, repr=False)
     crawl_id: str = ""  # the crawl round (distributed crawls), see wire.HashRecord
     same_as: str = ""  # the image URL (or post key) of this sighting's first item
+
+
+@dataclass(slots=True)
+class VideoItem:
+    """One fetched video and where it was found (issue 14). Like :class:`ImageItem`:
+    ``body`` holds the bytes only between the spider and the video hashing pipeline
+    (``pipelines.video``), which replaces them with ``hashes``; never in ``repr``.
+    Videos have no crawl state yet: each round fetches them again."""
+
+    video_url: str
+    page_url: str
+    site: str
+    case_id: str
+    target_id: int
+    http_status: int
+    fetched_at: str
+    how: str
+    body: bytes | None = field(default=None, repr=False)
+    hashes: VideoHashes | None = None
+    fetched_url: str = ""
+    final_url: str = ""
+    crawl_id: str = ""
+    same_as: str = ""

@@ -66,6 +66,7 @@ def crawl_settings(
         "EXTENSIONS": {"crawler.browser.BrowserNetwork": 0},
         "ITEM_PIPELINES": {
             "pipelines.hashing.HashPipeline": 100,
+            "pipelines.video.VideoHashPipeline": 110,
             "pipelines.publish.PublishPipeline": 200,
             "pipelines.evidence.EvidencePipeline": 300,
         },

@@ -33,10 +33,10 @@ from twisted.internet.error import DNSLookupError
 
 from crawler import incremental
 from crawler.channel import parse_channel, preview_url
-from crawler.extract import ImageRef, extract_images, extract_links
+from crawler.extract import ImageRef, extract_images, extract_links, extract_videos
 from crawler.feeds import parse_xml
 from crawler.gates import find_gate
-from crawler.items import ImageItem, PageSeen
+from crawler.items import ImageItem, PageSeen, VideoItem
 from crawler.resolver import ForbiddenAddressError, refusal
 from crawler.sniff import RASTER, sniff
 from crawler.traps import TrapGuard, TrapLimits
@@ -115,6 +115,7 @@ class ImageSpider(scrapy.Spider):
         self,
         max_image_bytes: int = 32 * 1024 * 1024,
         max_page_bytes: int = MAX_PAGE_BYTES,
+        max_video_bytes: int = 64 * 1024 * 1024,
         state: Any = None,
         trap_limits: TrapLimits | None = None,
         **kwargs: Any,
@@ -122,6 +123,7 @@ class ImageSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.max_image_bytes = max_image_bytes
         self.max_page_bytes = max_page_bytes
+        self.max_video_bytes = max_video_bytes
         self.state = state
         self.trap_limits = trap_limits or TrapLimits()
         self.pages_scheduled: Counter[tuple[int, str]] = Counter()  # (target, crawl round)
@@ -133,6 +135,7 @@ class ImageSpider(scrapy.Spider):
         settings = crawler.settings
         kwargs.setdefault("max_image_bytes", settings.getint("RADAR_MAX_IMAGE_BYTES", 32 << 20))
         kwargs.setdefault("max_page_bytes", settings.getint("RADAR_MAX_PAGE_BYTES", MAX_PAGE_BYTES))
+        kwargs.setdefault("max_video_bytes", settings.getint("RADAR_MAX_VIDEO_BYTES", 64 << 20))
         return super().from_crawler(crawler, *args, **kwargs)
 
     def count(self, key: str, n: int = 1) -> None:
@@ -256,6 +259,52 @@ class ImageSpider(scrapy.Spider):
             },
         )
 
+    def video_request(
+        self, ref: ImageRef, page: PageRequest, page_seen: PageSeen | None
+    ) -> scrapy.Request | None:
+        """The request for one video found on a page, capped at ``max_video_bytes``
+        (Scrapy cancels the download past it), or None if it is refused."""
+        if len(ref.url) > self.trap_limits.max_url_length:
+            self.count("radar/refused/url_length")
+            return None
+        return scrapy.Request(
+            ref.url,
+            callback=self.parse_video,
+            errback=self.failed,
+            priority=5,
+            meta={
+                "radar_kind": "video",
+                "radar_page": page,
+                "radar_page_url": page_seen.final_url if page_seen else page.url,
+                "radar_how": ref.how,
+                "allow_offsite": True,
+                "dont_obey_robotstxt": not page.obey_robots,
+                "download_maxsize": self.max_video_bytes,
+            },
+        )
+
+    def parse_video(self, response: Response, **kwargs: Any) -> Iterator[VideoItem]:
+        page: PageRequest = response.meta["radar_page"]
+        if response.status != 200:
+            self.count(f"radar/errors/video/http_{response.status}")
+            return
+        self.count("radar/videos")
+        requested = (response.meta.get("redirect_urls") or [response.url])[0]
+        yield VideoItem(
+            video_url=requested,
+            page_url=response.meta.get("radar_page_url", page.url),
+            site=site_of(response.meta.get("radar_page_url", response.url)),
+            case_id=page.case_id,
+            target_id=page.target_id,
+            crawl_id=page.crawl_id,
+            http_status=response.status,
+            fetched_at=utc_now(),
+            how=response.meta.get("radar_how", ""),
+            body=response.body,
+            fetched_url=requested,
+            final_url=response.url,
+        )
+
     # -- pages --------------------------------------------------------------------------------
     def page_seen(self, response: Response) -> PageSeen | None:
         if not isinstance(response, TextResponse):
@@ -311,13 +360,16 @@ class ImageSpider(scrapy.Spider):
         assert seen is not None
         refs = extract_images(seen.html, response.url)
         self.count("radar/images_found", len(refs))
+        videos = extract_videos(seen.html, response.url)
+        self.count("radar/videos_found", len(videos))
         links = extract_links(seen.html, response.url) if page.depth < page.max_depth else []
         if self.state is not None:
             self.state.save_page_state(
                 incremental.page_state_of(page.target_id, page.url, response, seen, refs, links)
             )
         self._browser_stats(response)
-        return self._images(refs, page, seen), self._links(links, page)
+        requests = self._images(refs, page, seen) + self._videos(videos, page, seen)
+        return requests, self._links(links, page)
 
     # -- what a fetched page leads to, by what it is (the same in both transports) ----------
     def parts(self, response: Response) -> tuple[list[Any], list[PageRequest]]:
@@ -382,6 +434,9 @@ class ImageSpider(scrapy.Spider):
             request = known or self.image_request(ref, page, seen, key=photo.key)
             if request is not None:
                 images.append(request)
+        videos = extract_videos(seen.html, response.url)  # a video post's <video src>
+        self.count("radar/videos_found", len(videos))
+        images += self._videos(videos, page, seen)
         if channel.older is None:
             return images, []
         round_key = (page.target_id, page.crawl_id)
@@ -395,6 +450,12 @@ class ImageSpider(scrapy.Spider):
         self, refs: list[ImageRef], page: PageRequest, seen: PageSeen | None
     ) -> list[scrapy.Request]:
         requests = [self.image_request(ref, page, seen) for ref in refs]
+        return [r for r in requests if r is not None]
+
+    def _videos(
+        self, refs: list[ImageRef], page: PageRequest, seen: PageSeen | None
+    ) -> list[scrapy.Request]:
+        requests = [self.video_request(ref, page, seen) for ref in refs]
         return [r for r in requests if r is not None]
 
     def _links(

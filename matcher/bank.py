@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hashing import ALGORITHMS, ImageHashes, MatchRule
+from hashing.frames import VideoHashes
 from matcher.index import BinaryIndex, codes_from_hex
 from matcher.mih import default_index
+from matcher.video import reference_videos
 from store.models import Case, Reference
 
 IndexFactory = Callable[[int], BinaryIndex]
@@ -61,6 +63,8 @@ class Bank:
             # match half the web.
             if rule is not None and rule.passes_quality(ref.quality):
                 self._refs[ref.algorithm].append(ref)
+        # Reference videos, regrouped from their frame rows (matcher.video).
+        self.videos: dict[tuple[str, str], VideoHashes] = reference_videos(self._refs["pdq"])
         for name, refs in self._refs.items():
             index = index_factory(ALGORITHMS[name].bits)
             index.add(codes_from_hex([r.hash for r in refs], ALGORITHMS[name].bits))

@@ -16,12 +16,42 @@ from dataclasses import dataclass, field
 
 from matcher.bank import Bank, BankMatch, BankSource, IndexFactory
 from matcher.mih import default_index
+from matcher.video import VideoMatch, match_video
 from store.base import HitStore
 from wire import HashRecord, Hit, MatchEvidence, RecordError
 
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[bytes, str], None]
+
+
+def _hit(record: HashRecord, case_id: str, label: str, algorithm: str, distance: int) -> Hit:
+    return Hit(
+        case_id=case_id,
+        reference_label=label,
+        algorithm=algorithm,
+        distance=distance,
+        image_url=record.image_url,
+        page_url=record.page_url,
+        site=record.site,
+        fetched_at=record.fetched_at,
+        http_status=record.http_status,
+        content_sha256=record.content_sha256,
+        first_seen=record.fetched_at,
+        last_seen=record.fetched_at,
+        crawl_id=record.crawl_id,
+    )
+
+
+def video_hits_for(record: HashRecord, matches: list[VideoMatch]) -> list[Hit]:
+    """One hit per matched (case, reference label) of a video record; its evidence lists
+    the matching frames with their time in the video."""
+    hits = []
+    for m in matches:
+        hit = _hit(record, m.case_id, m.label, m.algorithm, m.distance)
+        hit.matches = list(m.evidence)
+        hits.append(hit)
+    return hits
 
 
 def hits_for(record: HashRecord, matches: list[BankMatch]) -> list[Hit]:
@@ -33,24 +63,9 @@ def hits_for(record: HashRecord, matches: list[BankMatch]) -> list[Hit]:
     hits = []
     for (case_id, label), group in sorted(grouped.items()):
         lead = min(group, key=lambda m: (m.algorithm != "pdq", m.distance))
-        hits.append(
-            Hit(
-                case_id=case_id,
-                reference_label=label,
-                algorithm=lead.algorithm,
-                distance=lead.distance,
-                image_url=record.image_url,
-                page_url=record.page_url,
-                site=record.site,
-                fetched_at=record.fetched_at,
-                http_status=record.http_status,
-                content_sha256=record.content_sha256,
-                matches=[MatchEvidence(m.algorithm, m.distance, m.variant) for m in group],
-                first_seen=record.fetched_at,
-                last_seen=record.fetched_at,
-                crawl_id=record.crawl_id,
-            )
-        )
+        hit = _hit(record, case_id, label, lead.algorithm, lead.distance)
+        hit.matches = [MatchEvidence(m.algorithm, m.distance, m.variant) for m in group]
+        hits.append(hit)
     return hits
 
 
@@ -103,6 +118,8 @@ class MatchWorker:
         return self._bank
 
     def match(self, record: HashRecord) -> list[Hit]:
+        if record.is_video:
+            return video_hits_for(record, match_video(self.bank, record.frames()))
         alternates: list[tuple[str, int | None]] = []
         if record.pdq_trimmed is not None:
             alternates.append((record.pdq_trimmed, record.pdq_trimmed_quality))

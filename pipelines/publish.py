@@ -25,8 +25,26 @@ from typing import Any
 from scrapy.exceptions import DropItem, NotConfigured
 
 from bus import Bus
-from crawler.items import ImageItem
+from crawler.items import ImageItem, VideoItem
 from wire import HASHES_TOPIC, HashRecord
+from wire.records import video_fields
+
+
+def video_record_of(item: VideoItem) -> HashRecord:
+    """The wire record of a hashed video; raise ValueError if it was not hashed."""
+    if item.hashes is None:
+        raise ValueError(f"{item.video_url} was not hashed")
+    return HashRecord(
+        image_url=item.video_url,
+        page_url=item.page_url,
+        site=item.site,
+        case_id=item.case_id,
+        target_id=item.target_id,
+        fetched_at=item.fetched_at,
+        http_status=item.http_status,
+        crawl_id=item.crawl_id,
+        **video_fields(item.hashes),
+    )
 
 
 def record_of(item: ImageItem) -> HashRecord:
@@ -90,10 +108,10 @@ class PublishPipeline:
         )
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
-        if not isinstance(item, ImageItem):
+        if not isinstance(item, ImageItem | VideoItem):
             return item
         try:
-            record = record_of(item)
+            record = record_of(item) if isinstance(item, ImageItem) else video_record_of(item)
         except ValueError as exc:
             raise DropItem(str(exc)) from None
         first = self.sightings.first_url(record)

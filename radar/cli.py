@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hashing import ImageError, MatchRule, hash_file
+from hashing.video import VideoError
 from matcher import Bank
 from store import Case, SqlStore, StoreError, Target
 from store.models import check_case_id
@@ -171,7 +172,7 @@ def cmd_case_add_references(args: argparse.Namespace) -> None:
         label = args.label or path.stem
         try:
             refs = hash_reference(case, path, label)
-        except ImageError as exc:
+        except (ImageError, VideoError) as exc:
             raise CliError(f"{path}: {exc.kind}: {exc}") from None
         if not case.rule.passes_quality(refs[0].quality):
             low_quality.append(f"{label} (quality {refs[0].quality})")

@@ -37,6 +37,10 @@ REPORT_KEYS = {
     "hashed": "radar/hashed",
     "published": "radar/published",
     "cache_hits": "radar/hash_cache_hits",
+    "videos_found": "radar/videos_found",
+    "videos": "radar/videos",
+    "videos_hashed": "radar/videos_hashed",
+    "video_frames_hashed": "radar/video_frames_hashed",
     "evidence_kept": "radar/evidence_kept",
     "refused_address": "radar/refused/address",
     "refused_robots": "robotstxt/forbidden",
@@ -49,6 +53,7 @@ REPORT_KEYS = {
 REPORT_PREFIXES = {
     "radar/refused/": "refused_",
     "radar/hash_errors/": "error:",
+    "radar/video_errors/": "video_error:",
     "radar/errors/": "error:",
     "radar/browser/": "browser:",
     "radar/sniffed/": "sniffed:",

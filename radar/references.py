@@ -14,23 +14,27 @@ from typing import Any
 from hashing import DecodeLimits, parse_hash
 from hashing.decode import decode
 from hashing.variants import DEFAULT_PROFILE, DIHEDRAL, VariantProfile, reference_hashes
+from hashing.video import VideoLimits, hash_video_bytes
+from matcher.video import frame_variant
 from store.models import Case, Reference
 
 VARIANTS = DIHEDRAL  # the dihedral variant names, as before (kept for callers)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+# Reference videos (issue 14): kept as the PDQ of one frame a second (vPDQ), hashes only.
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
+_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 def image_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand directories (recursively, image suffixes only) and keep files as given.
+    """Expand directories (recursively, image and video suffixes only) and keep files as
+    given.
     Raises FileNotFoundError for a path that does not exist and ValueError if none."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found.extend(
-                sorted(
-                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                )
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
             )
         elif path.is_file():
             found.append(path)
@@ -54,7 +58,10 @@ def hash_reference(
     sizes, a grid of crops and a fan of small rotations -- and pHash of the original, the
     orientations and the trimmed inside: about 4,400 rows, ~3 s per picture on one core
     (the measured default, see ``bench/results/latest.md``). Raises ImageError or OSError;
-    reads the file, keeps nothing of it."""
+    reads the file, keeps nothing of it. A video file (:data:`VIDEO_SUFFIXES`) gives
+    :func:`hash_video_reference`'s rows instead."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return hash_video_reference(case, path, label)
     limits = limits or DecodeLimits()
     data = path.read_bytes()[: limits.max_bytes + 1]
     picture, _width, _height = decode(data, limits)
@@ -66,6 +73,35 @@ def hash_reference(
         rows.append(Reference(case.id, label, "pdq", v.pdq.hex, v.quality, v.variant))
         if v.phash is not None:
             rows.append(Reference(case.id, label, "phash", v.phash.hex, v.quality, v.variant))
+    return rows
+
+
+def hash_video_reference(
+    case: Case, path: Path, label: str, limits: VideoLimits | None = None
+) -> list[Reference]:
+    """Reference rows for one video: a ``pdq`` row per distinct sampled frame (vPDQ, one
+    a second), its variant ``frame@<seconds>`` (:func:`matcher.video.frame_variant`), so
+    the matcher finds the video by vPDQ's rule and its stills like photos. Raises
+    VideoError or OSError; the bytes stay in memory (a memfd) and are dropped."""
+    limits = limits or VideoLimits()
+    with open(path, "rb") as handle:
+        data = handle.read(limits.max_bytes + 1)
+    return video_reference_rows(case, label, data, limits)
+
+
+def video_reference_rows(
+    case: Case, label: str, data: bytes, limits: VideoLimits | None = None
+) -> list[Reference]:
+    """:func:`hash_video_reference` for video bytes held in memory."""
+    video = hash_video_bytes(data, limits)
+    rows: list[Reference] = []
+    seen: set[str] = set()
+    for frame in video.frames:
+        if frame.pdq.hex in seen:
+            continue
+        seen.add(frame.pdq.hex)
+        variant = frame_variant(frame.timestamp)
+        rows.append(Reference(case.id, label, "pdq", frame.pdq.hex, frame.quality, variant))
     return rows
 
 

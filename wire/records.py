@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from hashing import PdqHash, PHash
+from hashing.frames import VideoFrame, VideoHashes
 
 SCHEMA_VERSION = 1
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -22,6 +24,9 @@ _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 # limit (32 KiB), integers inside a signed 64-bit column.
 MAX_RECORD_BYTES = 64 * 1024
 MAX_STRING_CHARS = 8192
+# A video's frames in one record: 600 frames of ~75 characters stay under the record cap
+# (ten minutes at vPDQ's one frame a second; repeated frames are dropped first).
+MAX_VIDEO_FRAMES = 600
 _MAX_INT = 2**63 - 1
 _MAX_SIDE = 2**31 - 1
 _URL_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
@@ -140,6 +145,13 @@ class HashRecord:
     when empty, as for re-checks). Kafka delivers at least once: a page redelivered
     after a rebalance is fetched again in the same round, and the hit store counts
     such a fetch as the same sighting (:mod:`store.sighting`).
+
+    ``video_frames`` / ``video_duration``: a video (issue 14). Its vPDQ frames as
+    ``"<pdq hex>,<quality>,<seconds>"`` strings (Meta's compact vPDQ form), at most
+    MAX_VIDEO_FRAMES; ``pdq`` and ``pdq_quality`` are then its first frame's and ``phash``
+    is empty (a video has no pHash). Left out when empty, like ``crawl_id``; a reader
+    from before them dead-letters a video record (its empty pHash does not parse) rather
+    than match a video by one frame.
     """
 
     image_url: str
@@ -159,6 +171,12 @@ class HashRecord:
     pdq_trimmed: str | None = None
     pdq_trimmed_quality: int | None = None
     crawl_id: str = ""
+    video_frames: tuple[str, ...] = ()
+    video_duration: float | None = None
+
+    @property
+    def is_video(self) -> bool:
+        return bool(self.video_frames)
 
     @property
     def key(self) -> str:
@@ -167,8 +185,15 @@ class HashRecord:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        for optional in ("pdq_trimmed", "pdq_trimmed_quality", "crawl_id"):
-            if data[optional] in (None, ""):
+        data["video_frames"] = list(self.video_frames)
+        for optional in (
+            "pdq_trimmed",
+            "pdq_trimmed_quality",
+            "crawl_id",
+            "video_frames",
+            "video_duration",
+        ):
+            if data[optional] in (None, "", []):
                 del data[optional]
         return data
 
@@ -203,10 +228,17 @@ class HashRecord:
                 else None
             ),
             crawl_id=require(data, "crawl_id", str) if "crawl_id" in data else "",
+            video_frames=_video_frames(data),
+            video_duration=(
+                float(require(data, "video_duration", (int, float)))
+                if data.get("video_duration") is not None
+                else None
+            ),
         )
         try:
             PdqHash.from_hex(record.pdq)
-            PHash.from_hex(record.phash)
+            if not (record.is_video and record.phash == ""):
+                PHash.from_hex(record.phash)
             if record.pdq_trimmed is not None:
                 PdqHash.from_hex(record.pdq_trimmed)
         except ValueError as exc:
@@ -225,11 +257,76 @@ class HashRecord:
             raise RecordError("field 'pdq_quality' must be 0..100")
         return record
 
+    def frames(self) -> VideoHashes:
+        """The video's frames as hash values (validated by :meth:`from_dict`)."""
+        frames = tuple(_parse_frame(n, text) for n, text in enumerate(self.video_frames))
+        duration = self.video_duration or 0.0
+        return VideoHashes(frames, duration, self.width, self.height, self.content_sha256)
+
     @classmethod
     def from_json(cls, raw: bytes) -> HashRecord:
         """The record in ``raw``; raise RecordError (and nothing else) for any input that
         is not a valid record: this is the whole of a dead letter's diagnosis."""
         return cls.from_dict(loads(raw))
+
+
+def frame_text(frame: VideoFrame) -> str:
+    """A frame as ``HashRecord.video_frames`` carries it: ``"<pdq hex>,<quality>,<s>"``."""
+    return f"{frame.pdq.hex},{frame.quality},{frame.timestamp:.3f}"
+
+
+def video_fields(video: VideoHashes) -> dict[str, Any]:
+    """The :class:`HashRecord` fields of a hashed video: its distinct frames (a repeated
+    hash keeps its first time; at most MAX_VIDEO_FRAMES), the first frame's PDQ as
+    ``pdq``, no pHash. Raises ValueError for a video without frames."""
+    if not video.frames:
+        raise ValueError("a video record needs at least one frame")
+    seen: set[PdqHash] = set()
+    frames: list[str] = []
+    for frame in video.frames:
+        if frame.pdq not in seen and len(frames) < MAX_VIDEO_FRAMES:
+            seen.add(frame.pdq)
+            frames.append(frame_text(frame))
+    first = video.frames[0]
+    return {
+        "content_sha256": video.sha256,
+        "width": video.width,
+        "height": video.height,
+        "pdq": first.pdq.hex,
+        "pdq_quality": first.quality,
+        "phash": "",
+        "video_frames": tuple(frames),
+        "video_duration": round(video.duration, 3),
+    }
+
+
+def _parse_frame(number: int, text: str) -> VideoFrame:
+    """The inverse of :func:`frame_text`; ``number`` is the frame's place in the list
+    (the stream's frame numbers do not travel). Raises ValueError."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise ValueError(f"video frame {number} is not 'pdq,quality,seconds': {text[:80]!r}")
+    pdq = cast(PdqHash, PdqHash.from_hex(parts[0]))
+    seconds = float(parts[2])
+    if not math.isfinite(seconds):
+        raise ValueError(f"video frame {number} has no finite time")
+    return VideoFrame(pdq, int(parts[1]), number, seconds)
+
+
+def _video_frames(data: dict[str, Any]) -> tuple[str, ...]:
+    if data.get("video_frames") in (None, [], ()):
+        return ()
+    frames = require(data, "video_frames", (list, tuple))
+    if len(frames) > MAX_VIDEO_FRAMES:
+        raise RecordError(f"field 'video_frames' has over {MAX_VIDEO_FRAMES} frames")
+    for n, text in enumerate(frames):
+        if not isinstance(text, str):
+            raise RecordError(f"field 'video_frames' entry {n} is not a string")
+        try:
+            _parse_frame(n, text)
+        except ValueError as exc:
+            raise RecordError(str(exc)) from None
+    return tuple(frames)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +336,14 @@ class MatchEvidence:
     algorithm: str
     distance: int
     variant: str = "original"
+
+
+def evidence_variant(reference_variant: str, seconds: float) -> str:
+    """A video hit's evidence names the reference variant (or reference frame) that
+    matched and the time of the matching frame in the candidate video:
+    ``"flip-x at 4.000s"``, ``"frame@12.000 at 3.000s"``. A string, so the hit stores
+    (Elasticsearch's strict mapping included) keep it unchanged."""
+    return f"{reference_variant} at {seconds:.3f}s"
 
 
 def hit_id(case_id: str, reference_label: str, image_url: str) -> str:

@@ -23,7 +23,13 @@ def results(tmp_path_factory: pytest.TempPathFactory, shared_images: Path) -> Pa
 
 def test_records_have_the_issue_format(results: Path) -> None:
     records = json.loads((results / "latest.json").read_text())
-    assert {r["bench"] for r in records} == {"quality", "matching", "hashing", "end_to_end"}
+    assert {r["bench"] for r in records} == {
+        "quality",
+        "matching",
+        "hashing",
+        "end_to_end",
+        "video",
+    }
     for r in records:
         assert set(r) == KEYS
         assert isinstance(r["ours"], float) and isinstance(r["params"], dict)

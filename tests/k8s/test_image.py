@@ -39,13 +39,17 @@ def test_hadolint_rejects_a_careless_dockerfile(tmp_path: Path) -> None:
 def test_dockerfile_installs_pinned_dependencies_and_drops_root() -> None:
     text = DOCKERFILE.read_text()
     flat = " ".join(text.replace("\\\n", " ").split())
-    assert "--no-binary=pdqhash -r /tmp/lock/requirements.lock" in flat
+    assert "--no-binary=pdqhash,vpdq -r /tmp/lock/requirements.lock" in flat
     assert "pip install --no-deps --require-hashes --no-build-isolation" in flat
     assert "--require-hashes --only-binary=:all: -r /tmp/lock/build.lock" in flat
     assert "--no-deps --no-build-isolation /src" in flat
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1].split(":")[0].isdigit() and users[-1].split(":")[0] != "0"
-    assert "chromium" in text and re.search(r'^ENTRYPOINT \[.*"radar"\]', text, re.MULTILINE)
+    assert (
+        "chromium" in text
+        and "ffmpeg" in text
+        and re.search(r'^ENTRYPOINT \[.*"radar"\]', text, re.MULTILINE)
+    )
 
 
 def test_build_context_carries_every_package() -> None:

@@ -1,0 +1,130 @@
+"""Matching a video's frames: against reference photos (the image rule, frame by frame) and
+against reference videos (vPDQ's rule, :class:`hashing.frames.VideoMatchRule`).
+
+A reference video is stored as hashes only: one ``pdq`` reference row per sampled frame,
+its variant ``frame@<seconds>`` (:func:`frame_variant`). So the bank's one PDQ index
+holds photo and video frames alike, an image that is a still of a known video matches
+like any image, and :func:`reference_videos` regroups the frame rows into the reference
+video for the vPDQ comparison. A hit's evidence names the frame that matched and its time
+in the candidate video (``wire.records.evidence_variant``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+from hashing import MatchRule, PdqHash
+from hashing.frames import VideoFrame, VideoHashes, VideoMatchRule
+from store.models import Reference
+from wire.records import MatchEvidence, evidence_variant
+
+if TYPE_CHECKING:
+    from matcher.bank import Bank
+
+FRAME_PREFIX = "frame@"
+MAX_EVIDENCE = 100  # matched frames listed per hit; the count of the rest is in the hit
+
+
+def frame_variant(seconds: float) -> str:
+    """The variant of a reference video's frame row: ``frame@12.000``."""
+    return f"{FRAME_PREFIX}{seconds:.3f}"
+
+
+def frame_seconds(variant: str) -> float | None:
+    """The time in a ``frame@`` variant, or None for any other variant."""
+    if not variant.startswith(FRAME_PREFIX):
+        return None
+    try:
+        return float(variant[len(FRAME_PREFIX) :])
+    except ValueError:
+        return None
+
+
+def reference_videos(refs: Iterable[Reference]) -> dict[tuple[str, str], VideoHashes]:
+    """The reference videos among ``refs``: ``(case id, label) -> VideoHashes`` of their
+    ``frame@`` PDQ rows in time order (quality None counts as 100: an imported frame)."""
+    grouped: dict[tuple[str, str], list[tuple[float, Reference]]] = {}
+    for ref in refs:
+        seconds = frame_seconds(ref.variant)
+        if ref.algorithm == "pdq" and seconds is not None:
+            grouped.setdefault((ref.case_id, ref.label), []).append((seconds, ref))
+    videos = {}
+    for key, rows in grouped.items():
+        rows.sort(key=lambda row: row[0])
+        frames = tuple(
+            VideoFrame(
+                cast(PdqHash, PdqHash.from_hex(ref.hash)),
+                100 if ref.quality is None else ref.quality,
+                n,
+                seconds,
+            )
+            for n, (seconds, ref) in enumerate(rows)
+        )
+        videos[key] = VideoHashes(frames, frames[-1].timestamp, 0, 0, "")
+    return videos
+
+
+@dataclass(frozen=True, slots=True)
+class VideoMatch:
+    """A candidate video matched one reference of a case: a photo seen in some of its
+    frames (``algorithm`` "pdq"), or a reference video by vPDQ's rule ("vpdq")."""
+
+    case_id: str
+    label: str
+    algorithm: str
+    distance: int
+    evidence: list[MatchEvidence] = field(default_factory=list)
+
+
+def _photo_matches(bank: Bank, video: VideoHashes) -> tuple[list[VideoMatch], set[tuple[str, str]]]:
+    per_label: dict[tuple[str, str], list[MatchEvidence]] = {}
+    video_labels: set[tuple[str, str]] = set()
+    seen: set[PdqHash] = set()
+    for frame in video.frames:
+        if frame.pdq in seen:  # a still shot: its repeats add nothing
+            continue
+        seen.add(frame.pdq)
+        for m in bank.match({"pdq": frame.pdq.hex}, frame.quality):
+            if frame_seconds(m.variant) is not None:
+                video_labels.add((m.case_id, m.label))
+                continue
+            found = MatchEvidence("pdq", m.distance, evidence_variant(m.variant, frame.timestamp))
+            per_label.setdefault((m.case_id, m.label), []).append(found)
+    out = []
+    for (case_id, label), evidence in sorted(per_label.items()):
+        best = min(e.distance for e in evidence)
+        out.append(VideoMatch(case_id, label, "pdq", best, evidence[:MAX_EVIDENCE]))
+    return out, video_labels
+
+
+def match_video(bank: Bank, video: VideoHashes) -> list[VideoMatch]:
+    """Every reference ``video`` matches, sorted by case and label (a label matched both
+    as a photo and as a video gives the video match only). Empty when none matches."""
+    photos, video_labels = _photo_matches(bank, video)
+    found = {(m.case_id, m.label): m for m in photos}
+    for key in sorted(video_labels):
+        reference = bank.videos.get(key)
+        rule = bank.rules.get(key[0])
+        if reference is None or rule is None:
+            continue
+        result = video_rule(rule).compare(video, reference)
+        if not result.matched:
+            continue
+        evidence = [
+            MatchEvidence(
+                "vpdq",
+                pair.distance,
+                evidence_variant(frame_variant(pair.reference.timestamp), pair.candidate.timestamp),
+            )
+            for pair in result.pairs[:MAX_EVIDENCE]
+        ]
+        best = min(pair.distance for pair in result.pairs)
+        found[key] = VideoMatch(key[0], key[1], "vpdq", best, evidence)
+    return [found[key] for key in sorted(found)]
+
+
+def video_rule(rule: MatchRule) -> VideoMatchRule:
+    """A case's video rule: its image rule for the frames, Meta's percentages."""
+    return VideoMatchRule(frame_rule=rule)
