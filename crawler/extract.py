@@ -154,7 +154,7 @@ def extract_videos(html: str, base_url: str) -> list[ImageRef]:
     seen: set[str] = set()
     for element, _in_picture in _walk(root):
         for how, raw in _video_candidates(element):
-            url = _absolute(raw, base)
+            url = absolute_url(raw, base)
             if url is None or url in seen:
                 continue
             if how in ("video-link", "video-source") and not _is_video_url(url):
