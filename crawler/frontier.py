@@ -21,8 +21,9 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from kafka import ConsumerRebalanceListener
@@ -115,6 +116,9 @@ class FrontierSpider(ImageSpider):
         self.unsent: list[Unsent] = []
         self.consumer: Any = None
         self.links = KafkaBus(kafka)
+        # The Sitemap: lines of each site's robots.txt (Scrapy reads it once per site and
+        # process, so it is remembered for the next rounds), newest sites last.
+        self.robots_sitemaps: OrderedDict[str, list[str]] = OrderedDict()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> FrontierSpider:
@@ -126,6 +130,7 @@ class FrontierSpider(ImageSpider):
             (spider._request_dropped, signals.request_dropped),
             (spider._idle, signals.spider_idle),
             (spider._closed, signals.spider_closed),
+            (spider._robots_parsed, signals.robots_parsed),
         ):
             crawler.signals.connect(handler, signal=signal)
         return spider
@@ -204,6 +209,8 @@ class FrontierSpider(ImageSpider):
         work: PageWork = response.meta["radar_work"]
         page: PageRequest = response.meta["radar_page"]
         images, links = self.parts(response)  # as the embedded crawl parses it
+        if page.depth == 0 and page.parse_as == "page":  # a round's seed: robots.txt's maps
+            links = [*links, *self._robots_links(page)]
         for link in links:
             if self.sent.add(link.crawl_id, link.url):  # the owner dedups again on receipt
                 try:
@@ -230,6 +237,24 @@ class FrontierSpider(ImageSpider):
             work.outstanding -= 1  # the gate's answer led here: that step is done
         work.parsed = True
         self._maybe_done(work)
+
+    def _robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
+        protego = getattr(robotparser, "rp", None)  # the default ProtegoRobotParser
+        site = urlsplit(request.url).netloc
+        self.robots_sitemaps[site] = [str(u) for u in getattr(protego, "sitemaps", ())][:100]
+        self.robots_sitemaps.move_to_end(site)
+        while len(self.robots_sitemaps) > 10_000:
+            self.robots_sitemaps.popitem(last=False)
+
+    def _robots_links(self, page: PageRequest) -> list[PageRequest]:
+        """The sitemaps a seed's robots.txt names, as the embedded crawl follows them
+        (:meth:`crawler.spider.TargetSpider.robots_parsed`): parsed as sitemaps, through
+        the same domain, page-limit and trap rules as every other link, once per round."""
+        sitemaps = self.robots_sitemaps.get(urlsplit(page.url).netloc, [])
+        if not sitemaps:
+            return []
+        self.count("radar/xml/robots_sitemaps", len(sitemaps))
+        return self._links(sitemaps, replace(page, parse_as="xml"), depth=0)
 
     # -- completion ------------------------------------------------------------------------------
     def _finish(self, work: PageWork) -> None:
