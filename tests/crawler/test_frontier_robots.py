@@ -5,14 +5,12 @@ A real FrontierSpider with Kafka replaced by stand-ins (tests/crawler/test_front
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.crawler.harness import FixtureServer, Reply
 from tests.crawler.test_frontier_gates import _run
 from wire import PageRequest
 
 
-def test_each_rounds_seed_publishes_the_sitemaps_of_robots_txt(kodak: list[Path]) -> None:
+def test_each_rounds_seed_publishes_the_sitemaps_of_robots_txt() -> None:
     from tests.crawler.test_hostile import html
 
     routes: dict[str, Reply] = {"/": Reply(body=html("<p>nothing linked</p>"))}
