@@ -25,6 +25,7 @@ from radar.crawl import run_crawls
 from radar.demo.gated import age_gated
 from radar.demo.places import channel, js_gallery
 from radar.demo.site import DemoServer, DemoSite, build_site, find_photos
+from radar.demo.videos import video_place
 from radar.references import hash_reference
 from radar.report import print_crawl_summary, print_hits
 from store import Case, SqlStore, Target
@@ -76,6 +77,9 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
         # Behind a Spanish age gate (a form posted with "Soy mayor de edad"): found only
         # because the website target passes gates (on by default for websites).
         "age_gated": age_gated(refs[::2], others[:4], style="post", lang="es"),
+        # Re-uploads as video (vPDQ): a slideshow of three references, its mirrored
+        # re-encode, and a slideshow of unrelated photos.
+        "videos": video_place(refs[1:4], others[4:7]),
     }
     browser_note = _browser_wanted()
     if browser_note is None:
@@ -95,6 +99,7 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
                 "channel": (extra.base_url + "/s/snapshare", "telegram", "http", 0),
                 "js_gallery": (extra.base_url + "/js-gallery", "website", "browser", 0),
                 "age_gated": (extra.base_url + "/vip/", "website", "http", 1),
+                "videos": (extra.base_url + "/videos/", "website", "http", 0),
             }[name]
             targets.append(
                 store.add_target(
@@ -220,13 +225,14 @@ def _other_places(
             found_paths = {h.image_url for h in mine}
             # Channel hits are keyed by post: post 2 + 3 i holds reference i's copy.
             expected = {f"{base}/snapshare/{2 + 3 * i}" for i in range(len(place.planted))}
-            found = len(expected & found_paths)
+            count, found = len(expected), len(expected & found_paths)
             false = len(found_paths - expected)
-        else:
-            found_paths = {urlsplit(h.image_url).path for h in mine}
-            expected = {p.path for p in place.planted}
-            found, false = len(expected & found_paths), len(found_paths - expected)
-        out[name] = {"planted": len(expected), "found": found, "false_hits": false}
+        else:  # each planted copy found under the reference it shows (a video: each photo)
+            found_pairs = {(urlsplit(h.image_url).path, h.reference_label) for h in mine}
+            planted = {(p.path, p.reference_label) for p in place.planted}
+            count, found = len(planted), len(planted & found_pairs)
+            false = len(found_pairs - planted)
+        out[name] = {"planted": count, "found": found, "false_hits": false}
         if place.gate is not None:
             out[name]["gate"] = place.gate.prefix
     if note is not None:

@@ -11,6 +11,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _ffmpeg_to_memory(args: list[str], stdin_fd: int | None = None, ext: str = "mp4") -> bytes:
@@ -69,3 +70,36 @@ DEMO_EDITS: dict[str, tuple[str, str, str, int]] = {
     "crop8+mirror": ("crop=iw*0.92:ih*0.92,hflip", "libx264", "mp4", 30),
     "vp9-webm": ("scale=iw/2:ih/2", "libvpx-vp9", "webm", 40),
 }
+
+
+def video_place(references: Sequence[Path], unrelated: Sequence[Path]) -> Any:
+    """A tube-site page of the demo (``/videos/``): a slideshow of the references in a
+    ``<video src>``, a mirrored, re-encoded clip of it in a ``<source type=video/mp4>``,
+    and a slideshow of unrelated photos that must match nothing. Planted: one entry per
+    (video, reference photo it shows)."""
+    from radar.demo.site import HTML, DemoSite, Planted
+
+    show = slideshow(references)
+    mirrored = edit(show, "hflip")
+    files: dict[str, tuple[str, bytes]] = {
+        "/media/slideshow.mp4": ("video/mp4", show),
+        "/media/clip-mirrored.mp4": ("video/mp4", mirrored),
+        "/media/holiday.mp4": ("video/mp4", slideshow(unrelated)),
+    }
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Videos</title></head><body>"
+        '<h1>Latest videos</h1><video src="/media/slideshow.mp4" controls></video>'
+        '<video controls><source src="/media/clip-mirrored.mp4" type="video/mp4"></video>'
+        '<video src="/media/holiday.mp4" controls></video></body></html>'
+    )
+    files["/videos/"] = (HTML, page.encode())
+    files["/robots.txt"] = ("text/plain", b"User-agent: *\nAllow: /\n")
+    planted = [
+        Planted(path, photo.stem, name, "/videos/", "video")
+        for path, name in (
+            ("/media/slideshow.mp4", "slideshow"),
+            ("/media/clip-mirrored.mp4", "mirrored"),
+        )
+        for photo in references
+    ]
+    return DemoSite(files=files, planted=planted, unrelated=["/media/holiday.mp4"], references={})

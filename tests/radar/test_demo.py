@@ -54,3 +54,8 @@ def test_demo_finds_every_matchable_copy_and_no_false_hit(tmp_path: Path) -> Non
         "gates_passed": 1,
     }
     assert "age_gated: planted 3, found 3, false hits 0, gates passed 1" in result.stdout
+    # Re-uploads as video: each of the three photos of the slideshow and of its mirrored
+    # re-encode is found in the frames (vPDQ), and the unrelated slideshow matches nothing.
+    videos = report["other_places"]["videos"]
+    assert (videos["planted"], videos["found"], videos["false_hits"]) == (6, 6, 0)
+    assert "videos: planted 6, found 6, false hits 0" in result.stdout
