@@ -43,6 +43,7 @@ The same caps apply (at most :data:`MAX_IMAGES` videos per page).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -268,8 +269,11 @@ def _positive_int(text: str) -> int | None:
     return number or None
 
 
+@functools.lru_cache(maxsize=1)
 def _parse(html: str) -> Any:
-    """The lxml root of ``html`` parsed as HTML by parsel (an empty page if impossible)."""
+    """The lxml root of ``html`` parsed as HTML by parsel (an empty page if impossible).
+    The last page's tree is kept: a fetched page is read for images, videos and links in
+    turn, and parsed once (the readers never change the tree)."""
     # type="html": parsel would otherwise parse JSON-looking text as JSON and "<?xml" as XML.
     try:
         try:
