@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +36,7 @@ from twisted.internet import task
 from bus.kafka import KafkaBus, KafkaSettings, consumer
 from crawler.items import ImageItem
 from crawler.offsets import OffsetTracker
-from crawler.spider import ImageSpider
+from crawler.spider import ImageSpider, robots_sitemaps
 from pipelines.publish import record_of
 from wire import FRONTIER_TOPIC, HASHES_TOPIC, PageRequest, RecordError
 
@@ -239,9 +239,8 @@ class FrontierSpider(ImageSpider):
         self._maybe_done(work)
 
     def _robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
-        protego = getattr(robotparser, "rp", None)  # the default ProtegoRobotParser
         site = urlsplit(request.url).netloc
-        self.robots_sitemaps[site] = [str(u) for u in getattr(protego, "sitemaps", ())][:100]
+        self.robots_sitemaps[site] = robots_sitemaps(robotparser)[:100]
         self.robots_sitemaps.move_to_end(site)
         while len(self.robots_sitemaps) > 10_000:
             self.robots_sitemaps.popitem(last=False)
@@ -250,11 +249,7 @@ class FrontierSpider(ImageSpider):
         """The sitemaps a seed's robots.txt names, as the embedded crawl follows them
         (:meth:`crawler.spider.TargetSpider.robots_parsed`): parsed as sitemaps, through
         the same domain, page-limit and trap rules as every other link, once per round."""
-        sitemaps = self.robots_sitemaps.get(urlsplit(page.url).netloc, [])
-        if not sitemaps:
-            return []
-        self.count("radar/xml/robots_sitemaps", len(sitemaps))
-        return self._links(sitemaps, replace(page, parse_as="xml"), depth=0)
+        return self.sitemap_links(self.robots_sitemaps.get(urlsplit(page.url).netloc, []), page)
 
     # -- completion ------------------------------------------------------------------------------
     def _finish(self, work: PageWork) -> None:

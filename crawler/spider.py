@@ -289,21 +289,8 @@ class ImageSpider(scrapy.Spider):
             self.count(f"radar/errors/video/http_{response.status}")
             return
         self.count("radar/videos")
-        requested = (response.meta.get("redirect_urls") or [response.url])[0]
-        yield VideoItem(
-            video_url=requested,
-            page_url=response.meta.get("radar_page_url", page.url),
-            site=site_of(response.meta.get("radar_page_url", response.url)),
-            case_id=page.case_id,
-            target_id=page.target_id,
-            crawl_id=page.crawl_id,
-            http_status=response.status,
-            fetched_at=utc_now(),
-            how=response.meta.get("radar_how", ""),
-            body=response.body,
-            fetched_url=requested,
-            final_url=response.url,
-        )
+        where = _sighting(response, page)
+        yield VideoItem(video_url=where["fetched_url"], body=response.body, **where)
 
     # -- pages --------------------------------------------------------------------------------
     def page_seen(self, response: Response) -> PageSeen | None:
@@ -484,6 +471,15 @@ class ImageSpider(scrapy.Spider):
             links.append(replace(page, url=url, depth=page.depth + 1 if depth is None else depth))
         return links
 
+    def sitemap_links(self, sitemaps: list[str], page: PageRequest) -> list[PageRequest]:
+        """The sitemaps robots.txt names for ``page``'s site, as links parsed as sitemaps,
+        through the same domain, page-limit and trap rules as every other link (both
+        transports: :meth:`TargetSpider.robots_parsed`, the frontier's seed pages)."""
+        if not sitemaps:
+            return []
+        self.count("radar/xml/robots_sitemaps", len(sitemaps))
+        return self._links(sitemaps, replace(page, parse_as="xml"), depth=0)
+
     def _browser_stats(self, response: Response) -> None:
         for method in response.meta.get("playwright_page_methods") or ():
             result = getattr(method, "result", None)
@@ -500,22 +496,12 @@ class ImageSpider(scrapy.Spider):
     def parse_image(self, response: Response, **kwargs: Any) -> Iterator[ImageItem]:
         page: PageRequest = response.meta["radar_page"]
         known = response.meta.get("radar_image_state")
-        requested = (response.meta.get("redirect_urls") or [response.url])[0]
-        key = response.meta.get("radar_image_key") or requested
+        where = _sighting(response, page)
         item = ImageItem(
             # The URL as found on the page (or the post's key): what a notice names.
             # Redirect hops are followed by Scrapy, each one through the address rule.
-            image_url=key,
-            page_url=response.meta.get("radar_page_url", page.url),
-            site=site_of(response.meta.get("radar_page_url", response.url)),
-            case_id=page.case_id,
-            target_id=page.target_id,
-            crawl_id=page.crawl_id,
-            http_status=response.status,
-            fetched_at=utc_now(),
-            how=response.meta.get("radar_how", ""),
-            fetched_url=requested,
-            final_url=response.url,
+            image_url=response.meta.get("radar_image_key") or where["fetched_url"],
+            **where,
             redirects=tuple(response.meta.get("redirect_urls") or ())[1:],
             headers=clean_headers(response.headers),
             etag=incremental.header(response, b"ETag"),
@@ -587,6 +573,28 @@ class ImageSpider(scrapy.Spider):
         log.info("%s failed: %s (%s)", kind, failure.request.url, failure.getErrorMessage())
 
 
+def _sighting(response: Response, page: PageRequest) -> dict[str, Any]:
+    """Where and when a fetched image or video was seen: the fields its item shares."""
+    return {
+        "page_url": response.meta.get("radar_page_url", page.url),
+        "site": site_of(response.meta.get("radar_page_url", response.url)),
+        "case_id": page.case_id,
+        "target_id": page.target_id,
+        "crawl_id": page.crawl_id,
+        "http_status": response.status,
+        "fetched_at": utc_now(),
+        "how": response.meta.get("radar_how", ""),
+        "fetched_url": (response.meta.get("redirect_urls") or [response.url])[0],
+        "final_url": response.url,
+    }
+
+
+def robots_sitemaps(robotparser: Any) -> list[str]:
+    """The ``Sitemap:`` lines of a parsed robots.txt (Scrapy's default ProtegoRobotParser)."""
+    protego = getattr(robotparser, "rp", None)
+    return [str(u) for u in getattr(protego, "sitemaps", ())]
+
+
 def _is_decompression_bomb(exc: BaseException) -> bool:
     """Whether ``exc`` is Scrapy's refusal of a body that inflates past DOWNLOAD_MAXSIZE
     (an IgnoreRequest raised from its private ``_DecompressionMaxSizeExceeded``)."""
@@ -621,13 +629,7 @@ class TargetSpider(ImageSpider):
         page: PageRequest | None = request.meta.get("radar_page")
         if page is None or request.meta.get("radar_kind") != "page" or page.parse_as != "page":
             return
-        protego = getattr(robotparser, "rp", None)  # the default ProtegoRobotParser
-        sitemaps = [str(u) for u in getattr(protego, "sitemaps", ())]
-        if not sitemaps:
-            return
-        self.count("radar/xml/robots_sitemaps", len(sitemaps))
-        listing = replace(page, parse_as="xml")
-        for link in self._links(sitemaps, listing, depth=0):
+        for link in self.sitemap_links(robots_sitemaps(robotparser), page):
             self.crawler.engine.crawl(self.page_request(link))
 
     async def start(self) -> Any:
