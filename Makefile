@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# The environment comes from hash-pinned lock files (refresh: `python3 deploy/tools.py lock`):
+# The environment comes from hash-pinned lock files (`python3 deploy/tools.py lock` adds what
+# pyproject.toml gained and keeps every other pin; `lock --upgrade` refreshes them all):
 # deploy/build.lock (setuptools, cython, numpy, scikit-build-core: what the pdqhash and vpdq
 # sdists and our C extensions build with) and deploy/dev.lock (runtime + dev tools,
 # constrained to the image's deploy/requirements.lock, so the image and the tests run the

@@ -4,7 +4,8 @@ refresh of the pinned dependency files.
 
     python3 deploy/tools.py install   # kustomize, kubernetes-validate, check-jsonschema, hadolint
     python3 deploy/tools.py bin       # print the folder that holds them (for PATH)
-    python3 deploy/tools.py lock      # re-resolve deploy/{requirements,build,dev,tools}.lock
+    python3 deploy/tools.py lock      # resolve deploy/{requirements,build,dev,tools}.lock,
+                                      # keeping every pin (--upgrade: the newest versions)
 
 ``install`` needs Python 3.11+ (``python3 -m venv``), Go (``go install`` builds kustomize from
 the Go module proxy) and PyPI; it does nothing when the pinned versions are already in
@@ -170,15 +171,18 @@ def install() -> list[str]:
     return done
 
 
-def lock() -> None:
-    """Re-resolve the four lock files from scratch (the newest versions the bounds allow),
-    with hashes: the image's runtime (``pyproject.toml``, for
+def lock(upgrade: bool = False) -> None:
+    """Resolve the four lock files, with hashes. By default every version already pinned is
+    kept and only what changed in the inputs is resolved (adding a package moves nothing
+    else); ``upgrade`` re-resolves from scratch (the newest versions the bounds allow). The
+    files: the image's runtime (``pyproject.toml``, for
     CPython 3.11 on x86_64 Linux), the image's build requirements (``deploy/build.in``,
     constrained to the runtime's versions, so numpy is the same in both), the development
     environment of ``make venv`` (the runtime's versions plus the ``dev`` extra) and the
     check tools. Then: review the diff, run the tests, rebuild the image, commit."""
     uv = str(tool("uv"))
-    common = ["pip", "compile", "--quiet", "--generate-hashes", "--no-cache", "--upgrade"]
+    common = ["pip", "compile", "--quiet", "--generate-hashes", "--no-cache"]
+    common += ["--upgrade"] if upgrade else []
     common += ["--custom-compile-command", "python3 deploy/tools.py lock"]
     image = ["--python-version", IMAGE_PYTHON, "--python-platform", IMAGE_PLATFORM]
     extras = [arg for extra in IMAGE_EXTRAS for arg in ("--extra", extra)]
@@ -205,10 +209,10 @@ def main(argv: list[str]) -> int:
         elif command == "bin":
             print(bin_dir())
         elif command == "lock":
-            lock()
+            lock(upgrade="--upgrade" in argv[1:])
             print("wrote deploy/{requirements,build,dev,tools}.lock")
         else:
-            print(f"usage: {sys.argv[0]} install|bin|lock", file=sys.stderr)
+            print(f"usage: {sys.argv[0]} install|bin|lock [--upgrade]", file=sys.stderr)
             return 2
     except ToolError as exc:
         print(f"deploy/tools.py: error: {exc}", file=sys.stderr)
