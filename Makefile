@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo review test lint types unit fuzz bench clean tools chromium postgres ffmpeg
+.PHONY: venv demo review test lint types unit fuzz bench clean tools chromium postgres ffmpeg \
+  deploy-test
 
 venv: $(STAMP)
 
@@ -80,6 +81,13 @@ unit: $(STAMP) tools chromium postgres
 	$(BIN)/pytest
 
 test: lint types unit
+
+# The deployment, run (issue 11; README "Deployment"): builds the Debian base and the image
+# with podman (deploy/image.py), plays k8s/overlays/local with `podman kube play`
+# (deploy/play.py) against the local Kafka, Elasticsearch and PostgreSQL, and drives it end
+# to end (tests/deploy). Root, podman, runc, debootstrap: installed when missing.
+deploy-test: $(STAMP) tools postgres
+	RADAR_DEPLOY_TEST=1 $(BIN)/pytest tests/deploy -v -p no:cacheprovider
 
 # Property-based fuzzing of the parsers that face hostile input (tests/fuzz, Hypothesis):
 # `make test` runs them with a modest example count (profile "suite"), this with 5000
