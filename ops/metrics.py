@@ -51,15 +51,17 @@ class FamilyCollector(Collector):
 def consumer_lag(consumer: Any) -> dict[Partition, int]:
     """Records not yet consumed per assigned partition: the end offset minus the
     consumer's position (kafka-python's ``assignment``/``end_offsets``/``position``).
-    Empty when nothing is assigned. Blocks on the broker; call it on the consumer's own
-    thread (a kafka-python consumer is not thread-safe)."""
+    Empty when nothing is assigned; a partition whose position is not known yet is left
+    out (``timeout_ms=0``: never waits for it). Blocks on the broker for the end offsets
+    (at most the consumer's request timeout); call it on the consumer's own thread (a
+    kafka-python consumer is not thread-safe)."""
     assigned = list(consumer.assignment())
     if not assigned:
         return {}
     ends = consumer.end_offsets(assigned)
     lag = {}
     for tp in assigned:
-        position = consumer.position(tp)
+        position = consumer.position(tp, timeout_ms=0)
         if position is not None and tp in ends:
             lag[(tp.topic, tp.partition)] = max(0, ends[tp] - position)
     return lag

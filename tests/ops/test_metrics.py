@@ -28,7 +28,8 @@ class FakeConsumer:
             raise TimeoutError("no broker")
         return {tp: self.ends[tp] for tp in partitions}
 
-    def position(self, tp: Any) -> int | None:
+    def position(self, tp: Any, timeout_ms: int | None = None) -> int | None:
+        assert timeout_ms == 0, "the lag must never wait for a position"
         return self.positions[tp]
 
 
