@@ -37,6 +37,7 @@ from bus.kafka import KafkaBus, KafkaSettings, consumer
 from crawler.items import ImageItem
 from crawler.offsets import OffsetTracker
 from crawler.spider import ImageSpider, robots_sitemaps
+from ops.metrics import ConsumerLag
 from pipelines.publish import record_of
 from wire import FRONTIER_TOPIC, HASHES_TOPIC, PageRequest, RecordError
 
@@ -100,9 +101,11 @@ class FrontierSpider(ImageSpider):
         group_id: str = "radar-crawlers",
         max_pending_pages: int = 32,
         page_timeout: float = 900.0,
+        lag: ConsumerLag | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.lag = lag  # measured on the consumer's thread, read by the metrics
         self.kafka = kafka
         self.group_id = group_id
         self.max_pending = max_pending_pages
@@ -352,6 +355,8 @@ class FrontierSpider(ImageSpider):
             )
             self._finish(work)
         self.executor.submit(self._commit_now)
+        if self.lag is not None and self.consumer is not None:
+            self.executor.submit(self.lag.refresh, self.consumer)  # asks at most every 10 s
 
     def _idle(self, spider: Any) -> None:
         raise DontCloseSpider  # a crawler waits for more pages; it stops on SIGTERM

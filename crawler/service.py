@@ -23,6 +23,7 @@ from bus.kafka import KafkaBus, KafkaSettings
 from crawler.addresses import parse_networks
 from crawler.browser import BrowserMissing, chromium_path
 from crawler.frontier import FrontierSpider
+from crawler.metrics import CrawlerMetrics
 from crawler.settings import crawl_settings
 from ops.health import HealthServer
 
@@ -87,11 +88,15 @@ def main() -> None:
     )
     process = CrawlerProcess({**scrapy_settings, "LOG_INSTALL_ROOT_HANDLER": False})
     crawler = process.create_crawler(FrontierSpider)
-    process.crawl(crawler, kafka=settings.kafka, group_id=settings.group_id, state=state)
+    metrics = CrawlerMetrics()
+    metrics.connect(crawler)
+    process.crawl(
+        crawler, kafka=settings.kafka, group_id=settings.group_id, state=state, lag=metrics.lag
+    )
     health = HealthServer(
         "crawler",
         ready=lambda: getattr(crawler.spider, "consumer", None) is not None,
-        counters=lambda: dict(crawler.stats.get_stats()) if crawler.stats else {},
+        registry=metrics.registry,
     ).start()
     from twisted.internet import task  # the reactor CrawlerProcess installed
 

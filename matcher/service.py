@@ -29,6 +29,7 @@ from bus import Bus
 from bus.kafka import KafkaBus, KafkaSettings
 from bus.kafka import consumer as kafka_consumer
 from matcher.feed import BankFeed
+from matcher.metrics import MatcherMetrics
 from matcher.worker import Batch, MatchWorker
 from ops.health import HealthServer
 from store.base import HitStore
@@ -149,7 +150,8 @@ class MatcherService:
             hit_store = elastic
         self.hit_store = hit_store
         self.feed = feed if feed is not None else BankFeed(settings.kafka)
-        self.worker = MatchWorker(self.feed, self.hit_store)
+        self.metrics = MatcherMetrics()
+        self.worker = MatchWorker(self.feed, self.hit_store, metrics=self.metrics)
         self.bus = bus if bus is not None else KafkaBus(settings.kafka)
         self.consumer = consumer or kafka_consumer(
             settings.kafka, settings.group_id, [HASHES_TOPIC], max_poll_records=settings.batch_size
@@ -160,7 +162,7 @@ class MatcherService:
         self.health = HealthServer(
             "matcher",
             ready=lambda: self.failures == 0,
-            counters=lambda: dict(self.worker.stats),
+            registry=self.metrics.registry,
             stall_seconds=4 * settings.max_backoff_seconds + 60,
         )
 
@@ -170,7 +172,11 @@ class MatcherService:
     def _deliver(self, batches: Sequence[tuple[Origin, Batch]], where: str) -> None:
         """Everything that must succeed before the batch's offsets may be committed: the
         hits stored first, then (once stored) the dead letters and hit events, each once."""
-        self.hit_store.upsert_hits([hit for _, batch in batches for hit in batch.hits])
+        try:
+            self.hit_store.upsert_hits([hit for _, batch in batches for hit in batch.hits])
+        except Exception:
+            self.metrics.hit_store_errors.inc()
+            raise
         events: list[tuple[Origin, str, str, bytes]] = []
         for origin, batch in batches:
             events += [
@@ -206,6 +212,7 @@ class MatcherService:
             self.consumer.commit({tp: OffsetAndMetadata(o + 1, "", -1) for tp, o in last.items()})
         except Exception as exc:
             self.failures += 1
+            self.metrics.batch_retries.inc()
             backoff = min(self.settings.max_backoff_seconds, 0.5 * 2 ** min(self.failures, 10))
             log.warning(
                 "batch of %d not committed (%s); retrying in %.1fs", len(messages), exc, backoff
@@ -231,6 +238,7 @@ class MatcherService:
             while self.running:
                 self.health.beat()
                 self.run_once()
+                self.metrics.lag.refresh(self.consumer)  # at most every 10 s
         finally:
             self.health.stop()
             self.consumer.close()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from matcher.bank import Bank, BankMatch, BankSource, IndexFactory
+from matcher.metrics import MatcherMetrics
 from matcher.mih import default_index
 from matcher.video import VideoMatch, match_video
 from store.base import HitStore
@@ -76,6 +77,8 @@ class Batch:
     hits: list[Hit] = field(default_factory=list)
     dead: list[tuple[str, bytes, str]] = field(default_factory=list)  # key, value, reason
     per_target: Counter[int] = field(default_factory=Counter)
+    records: int = 0
+    matched: int = 0  # records with at least one hit
 
 
 class MatchWorker:
@@ -83,7 +86,8 @@ class MatchWorker:
     mode the bank topic) and writes hits to the hit store.
 
     ``bank_check_seconds`` bounds how often it asks whether the bank changed; 0 asks
-    before every record (what tests and the embedded crawl use).
+    before every record (what tests and the embedded crawl use). ``metrics``, when
+    given, times each match and counts what :meth:`count_written` is told was written.
     """
 
     def __init__(
@@ -93,12 +97,14 @@ class MatchWorker:
         index_factory: IndexFactory = default_index,
         dead_letter: DeadLetter | None = None,
         bank_check_seconds: float = 0.0,
+        metrics: MatcherMetrics | None = None,
     ) -> None:
         self.cases = cases
         self.hit_store = hits
         self.index_factory = index_factory
         self.dead_letter = dead_letter
         self.bank_check_seconds = bank_check_seconds
+        self.metrics = metrics
         self.stats: Counter[str] = Counter()
         self._bank: Bank | None = None
         self._checked_at = 0.0
@@ -114,6 +120,9 @@ class MatchWorker:
                     self.cases.list_cases(), self.cases.references(), self.index_factory, version
                 )
                 self.stats["bank_loads"] += 1
+                if self.metrics is not None:
+                    self.metrics.bank_loads.inc()
+                    self.metrics.bank_hashes.set(len(self._bank))
                 log.info("bank v%d loaded: %d reference hashes", version, len(self._bank))
         return self._bank
 
@@ -137,6 +146,7 @@ class MatchWorker:
         batch = Batch()
         for key, value in messages:
             self.stats["records"] += 1
+            batch.records += 1
             try:
                 record = HashRecord.from_json(value)
             except RecordError as exc:
@@ -147,8 +157,12 @@ class MatchWorker:
                 log.exception("record parser failed (key %r)", key)
                 reason = f"unreadable record: {type(exc).__name__}: {exc}"[:500]
             else:
+                started = time.perf_counter()
                 hits = self.match(record)  # may raise: the bank's source is infrastructure
+                if self.metrics is not None:
+                    self.metrics.match_seconds.observe(time.perf_counter() - started)
                 batch.hits += hits
+                batch.matched += bool(hits)
                 batch.per_target[record.target_id] += len(hits)
                 continue
             self.stats["dead_letters"] += 1
@@ -157,7 +171,10 @@ class MatchWorker:
         return batch
 
     def count_written(self, batch: Batch) -> None:
-        """Count a batch's hits once the hit store has accepted them."""
+        """Count a batch's hits once the hit store has accepted them (and, in metrics, its
+        records and dead letters: the batch is done for good)."""
+        if self.metrics is not None:
+            self.metrics.committed(batch.records, batch.matched, len(batch.dead), batch.hits)
         self.stats["hits"] += len(batch.hits)
         for target_id, n in batch.per_target.items():
             self.stats[f"hits/target/{target_id}"] += n
@@ -171,5 +188,5 @@ class MatchWorker:
                 self.dead_letter(raw, reason)
         if batch.hits:
             self.hit_store.upsert_hits(batch.hits)
-            self.count_written(batch)
+        self.count_written(batch)
         return batch.hits

@@ -8,6 +8,8 @@ Settings: ``RADAR_MAX_IMAGE_BYTES``, ``RADAR_MAX_IMAGE_PIXELS`` (decode limits) 
 at another URL are not decoded again) and ``RADAR_STATE_STORE`` (the crawl state: bytes
 identical to what an earlier crawl hashed at the same URL are not decoded again).
 Hashing runs in Twisted's thread pool: decoding releases the GIL, so it overlaps with downloads.
+Each hash's duration (in the pool's thread, without the wait for it) goes out as the
+signal :data:`crawler.metrics.IMAGE_HASHED`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -23,16 +26,29 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
 from crawler.items import ImageItem
+from crawler.metrics import IMAGE_HASHED
 from hashing import DecodeLimits, ImageError, ImageHashes, hash_bytes
 
 log = logging.getLogger(__name__)
 
 
+def _timed_hash(body: bytes, limits: DecodeLimits) -> tuple[ImageHashes, float]:
+    started = time.perf_counter()
+    hashes = hash_bytes(body, limits)
+    return hashes, time.perf_counter() - started
+
+
 class HashPipeline:
     def __init__(
-        self, stats: Any, limits: DecodeLimits, cache_size: int, state: Any = None
+        self,
+        stats: Any,
+        limits: DecodeLimits,
+        cache_size: int,
+        state: Any = None,
+        signals: Any = None,
     ) -> None:
         self.stats = stats
+        self.signals = signals
         self.limits = limits
         self.cache_size = cache_size
         self.state = state
@@ -55,6 +71,7 @@ class HashPipeline:
             limits,
             settings.getint("RADAR_HASH_CACHE_SIZE", 100_000),
             settings.get("RADAR_STATE_STORE"),
+            crawler.signals,
         )
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
@@ -77,13 +94,17 @@ class HashPipeline:
             item.hashes = cached
             return item
         try:
-            hashes = await maybe_deferred_to_future(deferToThread(hash_bytes, body, self.limits))
+            hashes, seconds = await maybe_deferred_to_future(
+                deferToThread(_timed_hash, body, self.limits)
+            )
         except ImageError as exc:
             self.stats.inc_value(f"radar/hash_errors/{exc.kind}")
             raise DropItem(f"{item.image_url}: {exc.kind}: {exc}", log_level="INFO") from None
         finally:
             del body
         self.stats.inc_value("radar/hashed")
+        if self.signals is not None:
+            self.signals.send_catch_log(IMAGE_HASHED, seconds=seconds)
         self._cache[digest] = hashes
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)

@@ -22,12 +22,16 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from prometheus_client import Counter, Histogram
+
 from ops.health import HealthServer
+from ops.metrics import PIPELINE_BUCKETS, new_registry
 from store import SqlStore, Target
 
 log = logging.getLogger(__name__)
@@ -116,6 +120,33 @@ def run_due(
     return result
 
 
+class SchedulerMetrics:
+    """``radar_scheduler_*``: rounds by result (``ok``, ``failed``), targets seeded on
+    the frontier (distributed mode), and how long a round took."""
+
+    def __init__(self) -> None:
+        self.registry = new_registry()
+        self.rounds = Counter(
+            "radar_scheduler_rounds",
+            "Scheduling rounds run, by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.seeded = Counter(
+            "radar_scheduler_targets_seeded",
+            "Due targets seeded on the crawl frontier (distributed mode).",
+            registry=self.registry,
+        )
+        self.round_seconds = Histogram(
+            "radar_scheduler_round_seconds",
+            "Duration of a scheduling round (a crawl in embedded mode, seeding in distributed).",
+            buckets=PIPELINE_BUCKETS,
+            registry=self.registry,
+        )
+        for result in ("ok", "failed"):
+            self.rounds.labels(result)
+
+
 class Scheduler:
     """The long-running loop of ``radar scheduler`` (see the module docstring)."""
 
@@ -135,6 +166,7 @@ class Scheduler:
         self.round_timeout = round_timeout
         self.stopping = threading.Event()
         self.rounds = 0
+        self.metrics = SchedulerMetrics()
         self._child: subprocess.Popen[bytes] | None = None
 
     def stop(self, *_: Any) -> None:
@@ -187,6 +219,7 @@ class Scheduler:
             bus.close()
             store.close()
         self.seeded += len(done.claimed or [])
+        self.metrics.seeded.inc(len(done.claimed or []))
         log.info("seeded %d of %d due targets", len(done.claimed or []), done.due)
         return 0
 
@@ -195,7 +228,7 @@ class Scheduler:
         and metrics on ``RADAR_HEALTH_PORT`` (:mod:`ops.health`) while it runs."""
         health = HealthServer(
             "scheduler",
-            counters=lambda: {"rounds": self.rounds, "targets_seeded": self.seeded},
+            registry=self.metrics.registry,
             stall_seconds=self.round_timeout + 2 * self.poll_seconds + 60,
         ).start()
         try:
@@ -210,7 +243,10 @@ class Scheduler:
             if wait > 0:
                 self.stopping.wait(wait)
                 continue
+            started = time.monotonic()
             code = self.run_round()
+            self.metrics.round_seconds.observe(time.monotonic() - started)
+            self.metrics.rounds.labels("ok" if code == 0 else "failed").inc()
             self.rounds += 1
             if code != 0:
                 log.warning("scheduling round exited with %d", code)

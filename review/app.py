@@ -9,6 +9,7 @@ reviewer's browser never tells a remote host where it came from.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,8 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from notices.tracking import Policy
+from ops.health import HealthServer
 from review import queue
 from review.auth import LoginRequired, current_session
+from review.metrics import ReviewMetrics
 from review.proxy import FetchPool
 from review.routes import account, admin, noticing, reviewing
 from review.services import Services
@@ -45,6 +48,7 @@ CSP = (
 def create_app(settings: ReviewSettings, services: Services | None = None) -> FastAPI:
     services = services or Services(settings)
     stop = threading.Event()
+    metrics = ReviewMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +58,12 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
                 target=_scheduler, args=(services, stop), name="radar-rechecks", daemon=True
             )
             thread.start()
+        # /metrics on the health port (RADAR_HEALTH_PORT; unset: none), not on the app's
+        # port: the ingress never routes it. Liveness is probed on the app's port.
+        health = HealthServer("review", registry=metrics.registry, stall_seconds=math.inf)
+        app.state.health = health.start()
         yield
+        health.stop()
         stop.set()
         if thread is not None:
             thread.join(timeout=5)
@@ -63,6 +72,7 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
         title="Reupload Radar", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.services = services
+    app.state.metrics = metrics
     app.state.grants = reviewing.Grants()
     app.state.fetch_pool = FetchPool(settings.image_fetches)
     app.mount(
@@ -108,6 +118,8 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         return response
+
+    app.middleware("http")(metrics.middleware)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

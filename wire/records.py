@@ -41,6 +41,11 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime(_TIMESTAMP)
 
 
+def parse_timestamp(value: str) -> datetime:
+    """A time as :func:`utc_now` writes it, as an aware UTC datetime; ValueError if not."""
+    return datetime.strptime(value, _TIMESTAMP).replace(tzinfo=UTC)
+
+
 def require(data: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     """``data[key]`` if it is of ``kind``; raise RecordError naming the field otherwise.
 

@@ -14,6 +14,7 @@ from notices.render import deadline, reference
 from notices.tracking import NoticeError, RecipientError
 from review import queue
 from review.auth import Legal
+from review.metrics import metrics
 from review.web import audit, redirect, render, services
 from store.base import StoreError
 from store.hitquery import HitQuery
@@ -186,8 +187,10 @@ def send_notice(request: Request, session: Legal, notice_id: int) -> Response:
     try:
         notice = s.desk.send(notice_id, session.user.username, s.mailer)
     except NoticeError as exc:
+        metrics(request).notices.labels("failed").inc()
         audit(request, session, "send notice failed", str(notice_id), str(exc))
         return redirect(f"/notices/{notice_id}", f"Not sent: {exc}")
+    metrics(request).notices.labels("sent").inc()
     audit(request, session, "send notice", str(notice_id), notice.recipient)
     return redirect(f"/notices/{notice_id}", f"Sent to {notice.recipient}.")
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from review import queue
 from review.auth import Analyst, Reviewer
+from review.metrics import metrics
 from review.proxy import FetchPool, busy, show
 from review.queue import Filters, ReviewError
 from review.web import audit, redirect, render, services
@@ -175,6 +176,7 @@ def decide(
     except ReviewError as exc:
         return redirect(f"/review/hits/{hit_id}?{filters.params()}", f"Not recorded: {exc}")
     audit(request, session, f"decision {decision}", hit_id, f"outcome {outcome}; {text}")
+    metrics(request).decided(decision, [outcome])
     minutes = f"{s.settings.undo_minutes:g}"
     messages = {
         "pending": "Recorded. Another analyst will review it too. "
@@ -282,6 +284,7 @@ def bulk(
         return redirect(f"/review/hits/{hit_id}", f"Not recorded: {exc}")
     votes = ",".join(f"{k}:{v}" for k, v in outcomes.items())
     audit(request, session, f"bulk {decision}", hit_id, f"{len(outcomes)} duplicates: {votes}")
+    metrics(request).decided(decision, list(outcomes.values()))
     decided = sum(1 for v in outcomes.values() if v == decision)
     waiting = sum(1 for v in outcomes.values() if v == "pending")
     disputed = sum(1 for v in outcomes.values() if v == "disputed")
@@ -297,6 +300,7 @@ def reveal(request: Request, session: Reviewer, hit_id: str) -> Response:
     s = services(request)
     _hit(request, hit_id)
     spent, used, limit = queue.reveal(s, session.user.username, hit_id)
+    metrics(request).reveals.labels("granted" if spent else "refused").inc()
     if not spent:
         audit(request, session, "reveal refused", hit_id, f"budget {used}/{limit}")
         return JSONResponse(

@@ -33,12 +33,14 @@ def _child(pages: list[bytes], browser: bool, out: Any) -> None:
         import asyncio
 
         from kafka.structs import TopicPartition
+        from prometheus_client import generate_latest
         from scrapy.crawler import CrawlerProcess
         from scrapy.exceptions import DontCloseSpider
 
         import crawler.frontier as frontier
         from bus import InProcessBus
         from bus.kafka import KafkaSettings
+        from crawler.metrics import CrawlerMetrics
         from crawler.settings import crawl_settings
         from wire import HASHES_TOPIC, HashRecord
 
@@ -99,10 +101,21 @@ def _child(pages: list[bytes], browser: bool, out: Any) -> None:
         settings = crawl_settings(bus, ("127.0.0.1/32",), browser=browser)
         process = CrawlerProcess({**settings, **FAST, "LOG_LEVEL": "WARNING"})
         crawler = process.create_crawler(Frontier)
-        process.crawl(crawler, kafka=KafkaSettings())
+        metrics = CrawlerMetrics()  # as crawler.service wires it
+        metrics.connect(crawler)
+        process.crawl(crawler, kafka=KafkaSettings(), lag=metrics.lag)
         process.start()
         stats = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, int)}
-        out.put({"stats": stats, "published": published, "links": links, "committed": committed})
+        exposition = generate_latest(metrics.registry).decode()
+        out.put(
+            {
+                "stats": stats,
+                "published": published,
+                "links": links,
+                "committed": committed,
+                "metrics": exposition,
+            }
+        )
     except BaseException:
         out.put({"error": traceback.format_exc()})
         raise

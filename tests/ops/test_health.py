@@ -3,8 +3,13 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
-from ops.health import HealthServer, render_metrics
+from prometheus_client import CONTENT_TYPE_LATEST, Counter
+from prometheus_client.parser import text_string_to_metric_families
+
+from ops.health import HealthServer
+from ops.metrics import new_registry
 
 
 def get(port: int | None, path: str) -> tuple[int, str]:
@@ -15,12 +20,27 @@ def get(port: int | None, path: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+def get_metrics(port: int | None) -> tuple[str, dict[tuple[str, tuple[str, ...]], float]]:
+    """The content type and the samples of /metrics: {(name, label values): value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        content_type, text = r.headers["Content-Type"], r.read().decode()
+    samples = {
+        (s.name, tuple(s.labels.values())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    return content_type, samples
+
+
 def test_probes_follow_the_role_state() -> None:
     state = {"ready": False}
+    registry = new_registry()
+    records = Counter("radar_test_records", "Records.", ["outcome"], registry=registry)
+    records.labels("matched").inc(3)
     health = HealthServer(
         "matcher",
         ready=lambda: state["ready"],
-        counters=lambda: {"records": 3, "hits/target/1": 2},
+        registry=registry,
         stall_seconds=0.5,
         host="127.0.0.1",
         port=0,
@@ -30,9 +50,11 @@ def test_probes_follow_the_role_state() -> None:
         assert get(health.port, "/readyz") == (503, "not ready\n")
         state["ready"] = True
         assert get(health.port, "/readyz") == (200, "ready\n")
-        status, body = get(health.port, "/metrics")
-        assert status == 200
-        assert body.splitlines() == ["radar_hits_target_1 2", "radar_records 3", "radar_up 1"]
+        content_type, samples = get_metrics(health.port)
+        assert content_type == CONTENT_TYPE_LATEST
+        assert samples[("radar_test_records_total", ("matched",))] == 3
+        records.labels("matched").inc()
+        assert get_metrics(health.port)[1][("radar_test_records_total", ("matched",))] == 4
         assert get(health.port, "/nope")[0] == 404
         time.sleep(0.6)  # no beat: the main loop looks stalled
         assert get(health.port, "/healthz") == (503, "stalled\n")
@@ -61,7 +83,23 @@ def test_no_port_configured_means_no_server(monkeypatch) -> None:  # type: ignor
     assert HealthServer("x").port == 8081
 
 
-def test_metrics_skip_non_numbers() -> None:
-    assert (
-        render_metrics({"a": 1, "b": "text", "c": True, "d-e": 2.5}) == "radar_a 1\nradar_d_e 2.5\n"
-    )
+def test_a_role_without_beats_can_stay_alive() -> None:
+    health = HealthServer("review", stall_seconds=float("inf"), host="127.0.0.1", port=0)
+    health._last_beat -= 10**6
+    assert health.alive()
+
+
+def test_a_broken_collector_is_a_500_not_a_dropped_connection() -> None:
+    from ops.metrics import FamilyCollector
+
+    def broken() -> list[Any]:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    registry = new_registry()
+    registry.register(FamilyCollector(broken))
+    health = HealthServer("x", registry=registry, host="127.0.0.1", port=0).start()
+    try:
+        assert get(health.port, "/metrics") == (500, "metrics failed\n")
+        assert get(health.port, "/healthz")[0] == 200
+    finally:
+        health.stop()

@@ -157,7 +157,9 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
             assert r.status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            assert "radar_rounds 1" in r.read().decode()
+            lines = r.read().decode().splitlines()
+        assert 'radar_scheduler_rounds_total{result="ok"} 1.0' in lines
+        assert "radar_scheduler_round_seconds_count 1.0" in lines
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
