@@ -340,8 +340,12 @@ class LocalCluster:
         return (done.stdout + done.stderr)[-6000:]
 
     def kill(self, replica: Replica) -> None:
-        """SIGKILL the replica's main container (podman restarts it: restartPolicy Always)."""
+        """SIGKILL the replica's main container, then start it again, as a kubelet does
+        for ``restartPolicy: Always`` (podman 4.3 restarts a kube-played container only
+        under systemd)."""
         image.podman("kill", "--signal", "KILL", replica.container(), capture=True)
+        image.podman("wait", replica.container(), capture=True)
+        image.podman("start", replica.container(), capture=True)
 
     def exec(
         self, replica: Replica, *command: str, **kwargs: Any
