@@ -14,25 +14,21 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from notices.tracking import Policy
 from ops.health import HealthServer
-from review import queue
-from review.auth import LoginRequired, current_session
+from review import errors, queue
 from review.metrics import ReviewMetrics
 from review.proxy import FetchPool
 from review.routes import account, admin, noticing, reviewing
 from review.services import Services
 from review.settings import ReviewSettings
-from review.web import render
 from store.base import StoreError
 from store.db import DatabaseError, answers
 
@@ -120,26 +116,7 @@ def create_app(settings: ReviewSettings, services: Services | None = None) -> Fa
         return response
 
     app.middleware("http")(metrics.middleware)
-
-    @app.exception_handler(LoginRequired)
-    async def login_required(request: Request, exc: LoginRequired) -> Response:
-        if request.method == "GET":
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target)}", 303)
-        return Response("sign in first", status_code=401, media_type="text/plain")
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed"}
-        return render(
-            request,
-            current_session(request),
-            "error.html",
-            exc.status_code,
-            title=titles.get(exc.status_code, "Error"),
-            detail=str(exc.detail),
-        )
-
+    errors.install(app)
     return app
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from review import queue
+from review import errors, queue
 from review.auth import Analyst, Reviewer
 from review.metrics import metrics
 from review.proxy import FetchPool, busy, show
@@ -131,7 +131,8 @@ def item(
     confirmed, pending = queue.duplicates(s, hit)
     dispute = next((d for d in s.review.disputes(open_only=False) if d.hit_id == hit_id), None)
     audit(request, session, "view hit", hit_id, f"{hit.case_id} {hit.site}")
-    return render(
+    resume = errors.pending_decision(request, hit_id) if session.user.has("analyst") else None
+    response = render(
         request,
         session,
         "item.html",
@@ -153,7 +154,11 @@ def item(
         reasons=queue.REJECT_REASONS,
         filters=_filters(case, site),
         prefs=session.user.prefs,
+        resume=resume,
     )
+    if resume is not None:  # offered once: a reload shows the normal page
+        response.delete_cookie(errors.RESUME, path="/")
+    return response
 
 
 @router.post("/review/hits/{hit_id}/decide")
