@@ -66,6 +66,8 @@ def markdown(records: list[Record], out: Path, quick: bool = False) -> str:
         lines += _end_to_end(by_bench["end_to_end"])
     if "video" in by_bench:
         lines += _video(by_bench["video"])
+    if "local" in by_bench:
+        lines += _local(out, misses)
     lines += ["## Where the goals are not reached", ""]
     lines += [f"- {m}" for m in misses] or ["- none in this run"]
     return "\n".join(lines) + "\n"
@@ -282,3 +284,42 @@ def _end_to_end(recs: list[Record]) -> list[str]:
         "",
     ]
     return [*lines, *_table(["metric", "value"], rows), ""]
+
+
+def _local(out: Path, misses: list[str]) -> list[str]:
+    """Issue 15's hard-edit suite, from ``local.json`` (written by :mod:`bench.local`)."""
+    if not (out / "local.json").exists():
+        return []
+    d = json.loads((out / "local.json").read_text())
+    methods = list(d["recall"])
+    rows = [
+        [family, str(d["queries_per_family"][family])]
+        + [_pct(d["recall"][m][family]) for m in methods]
+        for family in d["queries_per_family"]
+    ]
+    for m in ("local", "any"):
+        low = [f for f, v in d["recall"][m].items() if v < RECALL_GOAL]
+        if low:
+            misses.append(f"hard edits, {m}: recall < 95 % on " + ", ".join(low))
+    if d["false_local"]:
+        misses.append(f"local stage: {d['false_local']} false matches")
+    p = d["params"]
+    return [
+        "## Hard edits and the local stage (issue 15)",
+        "",
+        f"Test split: {p['test_photos']} reference photos (seeds {p['seeds']}), calibrated "
+        f"on {p['calibration_photos']} other photos: min_inliers = {p['min_inliers']} "
+        f"(worst false match there: {p['worst_false_inliers']} inliers). `any` = variant "
+        "bank or local stage. `perception` is not run here.",
+        "",
+        *_table(["family", "queries", *methods], rows),
+        "",
+        f"False matches: local {d['false_local']} over {d['pairs_local']:,} pairs "
+        f"({p['references']} references incl. generated fillers); global "
+        f"{d['false_global']} over {d['pairs_global']:,} pairs. Bank arrays "
+        f"{d['bytes_per_reference_arrays'] / 1024:.1f} KB per reference (resident growth "
+        f"{d['rss_per_reference'] / 1024:.1f} KB); local stage "
+        f"{d['local_ms_per_query']:.0f} ms per query, global "
+        f"{d['global_ms_per_query']:.1f} ms (one thread).",
+        "",
+    ]

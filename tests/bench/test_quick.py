@@ -29,6 +29,7 @@ def test_records_have_the_issue_format(results: Path) -> None:
         "hashing",
         "end_to_end",
         "video",
+        "local",
     }
     for r in records:
         assert set(r) == KEYS
