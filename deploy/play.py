@@ -74,18 +74,7 @@ def render(overlay: Path = OVERLAY) -> list[dict[str, Any]]:
     )
     if built.returncode != 0:
         raise PlayError(f"kustomize build {overlay}: {built.stderr.strip()}")
-    # YAML to JSON with the tools' Python (it has PyYAML; the project needs none)
-    python = Path(tools.tool("kubernetes-validate")).resolve().parent / "python"
-    code = (
-        "import json,sys,yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d]))"
-    )
-    parsed = subprocess.run(
-        [str(python), "-c", code], input=built.stdout, capture_output=True, text=True, check=False
-    )
-    if parsed.returncode != 0:
-        raise PlayError(f"reading the rendered overlay: {parsed.stderr.strip()}")
-    documents: list[dict[str, Any]] = json.loads(parsed.stdout)
-    return documents
+    return tools.yaml_documents(built.stdout)
 
 
 @dataclass

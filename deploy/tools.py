@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ import sys
 import venv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 KUSTOMIZE_VERSION = "v5.8.2"  # the newest v5 whose go.mod (go 1.26.0) builds with Go 1.26
 KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
@@ -72,6 +74,22 @@ def tool(name: str) -> Path:
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise ToolError(f"{name} is not in {bin_dir()}: run python3 deploy/tools.py install")
     return path
+
+
+def yaml_documents(text: str) -> list[dict[str, Any]]:
+    """The non-empty documents of multi-document YAML, read with the tools' Python (it
+    has PyYAML; neither these scripts nor the project need it). Raises ToolError."""
+    python = tool("kubernetes-validate").resolve().parent / "python"
+    code = (
+        "import json,sys,yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d]))"
+    )
+    done = subprocess.run(
+        [str(python), "-c", code], input=text, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise ToolError(f"reading YAML: {done.stderr.strip()}")
+    documents: list[dict[str, Any]] = json.loads(done.stdout)
+    return documents
 
 
 @contextlib.contextmanager

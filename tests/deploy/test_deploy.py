@@ -152,36 +152,12 @@ def test_the_local_overlay_runs_the_whole_mission(
         radar("case", "add-references", "deploy", *(f"/tmp/refs/{p.name}" for p in refs))
         radar("bank-sync", "deploy")
         bases = {"channel": chan.base_url, "js_gallery": gallery.base_url, "feed": rss.base_url}
-        radar(
-            "target",
-            "add",
-            "deploy",
-            bases["channel"] + "/s/snapshare",
-            "--kind",
-            "telegram",
-            "--max-depth",
-            "0",
-        )
-        radar(
-            "target",
-            "add",
-            "deploy",
-            bases["js_gallery"] + "/js-gallery",
-            "--render",
-            "browser",
-            "--max-depth",
-            "0",
-        )
-        radar(
-            "target",
-            "add",
-            "deploy",
-            bases["feed"] + "/feed.xml",
-            "--kind",
-            "feed",
-            "--max-depth",
-            "1",
-        )
+        for place, path, *options in (
+            ("channel", "/s/snapshare", "--kind", "telegram", "--max-depth", "0"),
+            ("js_gallery", "/js-gallery", "--render", "browser", "--max-depth", "0"),
+            ("feed", "/feed.xml", "--kind", "feed", "--max-depth", "1"),
+        ):
+            radar("target", "add", "deploy", bases[place] + path, *options)
         for username, role in (("ana", "analyst"), ("ben", "analyst"), ("lea", "legal")):
             radar(
                 "users", "add", username, "--role", role, "--password-stdin", stdin=PASSWORD + "\n"

@@ -9,7 +9,6 @@ not look like a checked one.
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -51,15 +50,11 @@ def run(cmd: list[str | Path], **kwargs: Any) -> subprocess.CompletedProcess[str
 
 
 def yaml_documents(text: str) -> list[dict[str, Any]]:
-    """Parse multi-document YAML with the tools' Python (it has PyYAML; the project's
-    virtualenv need not)."""
-    python = tool("kubernetes-validate").resolve().parent / "python"
-    code = (
-        "import json,sys,yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d]))"
-    )
-    done = run([python, "-c", code], input=text)
-    assert done.returncode == 0, done.stderr
-    documents: list[dict[str, Any]] = json.loads(done.stdout)
+    """Parse multi-document YAML (deploy/tools.py, with the tools' PyYAML)."""
+    try:
+        documents: list[dict[str, Any]] = TOOLS.yaml_documents(text)
+    except TOOLS.ToolError as exc:
+        pytest.fail(str(exc), pytrace=False)
     return documents
 
 
