@@ -321,10 +321,11 @@ class LocalCluster:
     def kill(self, replica: Replica) -> None:
         """SIGKILL the replica's main container, then start it again, as a kubelet does
         for ``restartPolicy: Always`` (podman 4.3 restarts a kube-played container only
-        under systemd)."""
+        under systemd), and wait until it is ready again."""
         image.podman("kill", "--signal", "KILL", replica.container(), capture=True)
         image.podman("wait", replica.container(), capture=True)
         image.podman("start", replica.container(), capture=True)
+        self._wait_ready(replica)
 
     def exec(
         self, replica: Replica, *command: str, **kwargs: Any

@@ -24,16 +24,23 @@ from wire import ALL_TOPICS, COMPACTED_TOPICS, Hit
 
 
 def wait_until(
-    predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5
+    predicate: Callable[[], Any],
+    timeout: float,
+    what: str | Callable[[], str],
+    interval: float = 0.5,
 ) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout."""
+    """Poll ``predicate`` until it returns something truthy; fail with ``what`` on timeout.
+
+    ``what`` may be a callable, so that logs in the message are read at the timeout,
+    not before the wait began."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {said}")
         time.sleep(interval)
 
 

@@ -115,7 +115,9 @@ def test_end_to_end_two_crawlers_two_matchers(stack: Stack, shared_images: Path)
         def found() -> set[tuple[str, str]]:
             return {(urlsplit(h.image_url).path, h.reference_label) for h in stack.all_hits()}
 
-        wait_until(lambda: found() >= expected, 240, f"{len(expected)} hits\n{stack.logs()}")
+        wait_until(
+            lambda: found() >= expected, 240, lambda: f"{len(expected)} hits\n{stack.logs()}"
+        )
         wait_until(
             lambda: committed(stack, stack.env["RADAR_MATCHER_GROUP"]) >= 50,
             60,
@@ -171,7 +173,7 @@ def test_matcher_killed_mid_stream_loses_and_duplicates_nothing(
     stack.kill(matcher, signal.SIGKILL)
     assert len(stack.all_hits()) < 100, "killed too late to test anything"
     stack.start("matcher", RADAR_MATCHER_BATCH="5")
-    wait_until(lambda: len(stack.all_hits()) == 100, 180, f"100 hits\n{stack.logs()}")
+    wait_until(lambda: len(stack.all_hits()) == 100, 180, lambda: f"100 hits\n{stack.logs()}")
     hits = stack.all_hits()
     assert sorted(int(h.image_url.rsplit("/", 1)[1][:-4]) for h in hits) == list(range(0, 300, 3))
     assert {h.seen_count for h in hits} == {1} and {h.reference_label for h in hits} == {
@@ -225,7 +227,7 @@ def test_malformed_records_go_to_the_dead_letter_topic(stack: Stack, kodak: list
         stack.bus.send(HASHES_TOPIC, "ok.example", value)
     stack.bus.flush()
     stack.start("matcher")
-    wait_until(lambda: len(stack.all_hits()) == 2, 120, f"2 hits\n{stack.logs()}")
+    wait_until(lambda: len(stack.all_hits()) == 2, 120, lambda: f"2 hits\n{stack.logs()}")
     letters = wait_until(lambda: stack.topic_records(REJECTED_TOPIC), 60, "dead letters")
     reasons = sorted(letter["reason"] for letter in letters)
     assert len(letters) == 3
@@ -260,7 +262,9 @@ def test_reference_added_while_running_reaches_every_replica(
     stack.radar("case", "add-references", "c", str(newcomer))
     stack.radar("bank-sync", "c")
     publish("after")
-    wait_until(lambda: len(stack.all_hits()) == 2 * PARTITIONS, 120, f"hits\n{stack.logs()}")
+    wait_until(
+        lambda: len(stack.all_hits()) == 2 * PARTITIONS, 120, lambda: f"hits\n{stack.logs()}"
+    )
     hits = stack.all_hits()
     assert {h.reference_label for h in hits} == {newcomer.stem}
     assert all("/after-" in h.image_url for h in hits)
@@ -312,5 +316,7 @@ def test_refused_hash_records_are_sent_again_not_lost(stack: Stack, shared_image
         def found() -> set[str]:
             return {urlsplit(h.image_url).path for h in stack.all_hits()}
 
-        wait_until(lambda: found() >= expected, 240, f"{len(expected)} hits\n{stack.logs()}")
+        wait_until(
+            lambda: found() >= expected, 240, lambda: f"{len(expected)} hits\n{stack.logs()}"
+        )
         assert found() == expected

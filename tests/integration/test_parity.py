@@ -129,8 +129,10 @@ def test_embedded_and_distributed_find_the_same_hits(
         def found() -> set[tuple[str, str, str]]:
             return {(h.image_url, h.reference_label, h.algorithm) for h in stack.all_hits()}
 
-        wait_until(lambda: found() >= embedded, 300, f"{len(embedded)} hits\n{stack.logs()}")
-        wait_until(lambda: drained(stack), 120, f"the round to drain\n{stack.logs()}")
+        wait_until(
+            lambda: found() >= embedded, 300, lambda: f"{len(embedded)} hits\n{stack.logs()}"
+        )
+        wait_until(lambda: drained(stack), 120, lambda: f"the round to drain\n{stack.logs()}")
         distributed = found()
         distributed_s = time.monotonic() - started
         prefixes = {
