@@ -10,7 +10,9 @@ Kafka, so a crawler killed mid-page loses nothing: its pages are crawled again b
 partition's next owner. A hash record or link that Kafka refuses is not done: it is sent
 again with back-off until Kafka acknowledges it, and until then its page's offset (and
 every later one of the partition) stays uncommitted; a page waiting on such a record is
-never abandoned.
+never abandoned. With the service store (``state``), each link is recorded in its round's
+progress before it is published and each page marked done or failed when its record is
+finished: what ``radar seed --wait`` reads (:mod:`radar.rounds`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from crawler.offsets import OffsetTracker
 from crawler.spider import ImageSpider, robots_sitemaps
 from ops.metrics import ConsumerLag
 from pipelines.publish import record_of
-from wire import FRONTIER_TOPIC, HASHES_TOPIC, PageRequest, RecordError
+from wire import FRONTIER_TOPIC, HASHES_TOPIC, PageRequest, RecordError, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,9 @@ class PageWork:
     outstanding: int = 0
     parsed: bool = False
     unsent: int = 0  # records of this page Kafka refused, waiting to be sent again
+    page: PageRequest | None = None  # once the record parsed and is not a duplicate
+    images: int = 0  # image requests the page led to
+    reported: bool = False  # its round's progress records it finished
 
 
 @dataclass(eq=False)
@@ -205,6 +210,7 @@ class FrontierSpider(ImageSpider):
             self.crawler.stats.inc_value("radar/frontier/duplicates")
             self._finish(work)
             return None
+        work.page = page
         self.works.add(work)
         return self.page_request(page, radar_work=work, dont_filter=True)
 
@@ -214,14 +220,13 @@ class FrontierSpider(ImageSpider):
         images, links = self.parts(response)  # as the embedded crawl parses it
         if page.depth == 0 and page.parse_as == "page":  # a round's seed: robots.txt's maps
             links = [*links, *self._robots_links(page)]
-        for link in links:
-            if self.sent.add(link.crawl_id, link.url):  # the owner dedups again on receipt
-                try:
-                    await asyncio.wrap_future(
-                        self.links.send(FRONTIER_TOPIC, link.key, link.to_json())
-                    )
-                except Exception as exc:
-                    self._send_later(Unsent(FRONTIER_TOPIC, link.key, link.to_json(), work), exc)
+        fresh = [link for link in links if self.sent.add(link.crawl_id, link.url)]
+        self._queue_in_round(fresh)  # before they are sent: a round never looks finished early
+        for link in fresh:  # the owner dedups again on receipt
+            try:
+                await asyncio.wrap_future(self.links.send(FRONTIER_TOPIC, link.key, link.to_json()))
+            except Exception as exc:
+                self._send_later(Unsent(FRONTIER_TOPIC, link.key, link.to_json(), work), exc)
         for image in images:
             if not isinstance(image, scrapy.Request):  # the "page" was an image: its item
                 yield image
@@ -234,6 +239,7 @@ class FrontierSpider(ImageSpider):
             if not self.seen.add(page.crawl_id, image.url):
                 continue
             work.outstanding += 1
+            work.images += 1
             image.meta["radar_work"] = work
             yield image.replace(dont_filter=True)
         if response.meta.get("radar_gate_tried"):
@@ -255,10 +261,42 @@ class FrontierSpider(ImageSpider):
         return self.sitemap_links(self.robots_sitemaps.get(urlsplit(page.url).netloc, []), page)
 
     # -- completion ------------------------------------------------------------------------------
-    def _finish(self, work: PageWork) -> None:
+    def _finish(self, work: PageWork, ok: bool = True) -> None:
+        """The record is done: its offset may be committed, and its round's progress
+        (when the crawler has the service store) counts the page ``ok`` or failed."""
         self.works.discard(work)
         with self.lock:
             self.tracker.finished(work.partition, work.offset)
+        page = work.page
+        if page is None or work.reported or self.state is None or not page.crawl_id:
+            return
+        work.reported = True
+        try:
+            self.state.finish_round_page(
+                page.crawl_id, page.url, page.target_id, ok, work.images, utc_now()
+            )
+        except Exception as exc:  # the crawl goes on; `radar seed --wait` times out
+            self.crawler.stats.inc_value("radar/frontier/round_unrecorded")
+            log.error(
+                "round %s: page %s not recorded as finished: %s", page.crawl_id, page.url, exc
+            )
+
+    def _queue_in_round(self, links: list[PageRequest]) -> None:
+        """Record ``links`` in their round's progress (when the crawler has the service
+        store), before they are published. A store that refuses is logged and counted
+        (``radar/frontier/round_unrecorded``); the crawl goes on without it."""
+        if self.state is None:
+            return
+        rounds: dict[tuple[str, int], list[str]] = {}
+        for link in links:
+            if link.crawl_id:
+                rounds.setdefault((link.crawl_id, link.target_id), []).append(link.url)
+        for (crawl_id, target_id), urls in rounds.items():
+            try:
+                self.state.queue_round_pages(crawl_id, target_id, urls, utc_now())
+            except Exception as exc:
+                self.crawler.stats.inc_value("radar/frontier/round_unrecorded", len(urls))
+                log.error("round %s: %d links not recorded: %s", crawl_id, len(urls), exc)
 
     def _maybe_done(self, work: PageWork) -> None:
         if work.parsed and work.outstanding <= 0:
@@ -272,7 +310,7 @@ class FrontierSpider(ImageSpider):
             work.outstanding -= 1
             self._maybe_done(work)
         else:  # the page itself failed or was dropped
-            self._finish(work)
+            self._finish(work, ok=False)
 
     def _item_finished(self, item: Any, response: Response, spider: Any, **_: Any) -> None:
         self._done_one(response.meta)
@@ -353,7 +391,7 @@ class FrontierSpider(ImageSpider):
                 work.offset,
                 self.page_timeout,
             )
-            self._finish(work)
+            self._finish(work, ok=False)
         self.executor.submit(self._commit_now)
         if self.lag is not None and self.consumer is not None:
             self.executor.submit(self.lag.refresh, self.consumer)  # asks at most every 10 s

@@ -7,7 +7,8 @@ see :mod:`ops.health`), ``RADAR_DB`` (optional: the shared service store, a
 ``postgresql://`` URL in the deployment; with it crawls are incremental as in the
 embedded mode: every crawler reads and writes the validators and hashes of the pages and
 images it fetched there, and keeps there the evidence of each sighting that matches a
-case's bank: :class:`pipelines.evidence.MatchedEvidence`). Pages of ``render="browser"``
+case's bank: :class:`pipelines.evidence.MatchedEvidence`; and it keeps each crawl round's
+progress, ``round_pages``, for ``radar seed --wait``). Pages of ``render="browser"``
 targets are rendered by Debian's Chromium when it is installed (it is in the image), as
 in the embedded crawl. Runs until SIGTERM, then finishes what it holds and commits.
 """

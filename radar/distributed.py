@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,13 +96,17 @@ def cmd_bank_sync(args: argparse.Namespace) -> None:
     print(f"published {n} bank entries for {len(case_ids)} cases to every matcher")
 
 
-def seed_targets(targets: list[Target], bus: Any, stamp: str) -> list[str]:
+def seed_targets(
+    targets: list[Target], bus: Any, stamp: str, store: SqlStore | None = None
+) -> list[str]:
     """Publish each target's seed page as a new crawl round (``<target id>@<stamp>``);
-    return the round ids. Blocks until Kafka acknowledged every seed. A stored target
-    whose URL cannot be crawled is logged and left out (every crawler would refuse its
-    seed as a dead letter)."""
+    return the round ids. Blocks until Kafka acknowledged every seed. With ``store``, each
+    seed is first recorded in its round's progress (``round_pages``, which the crawlers
+    then keep: :func:`radar.rounds.wait_for_rounds`). A stored target whose URL cannot be
+    crawled is logged and left out (every crawler would refuse its seed as a dead
+    letter)."""
     from crawler.spider import seed_request
-    from wire import FRONTIER_TOPIC
+    from wire import FRONTIER_TOPIC, utc_now
 
     rounds = []
     for target in targets:
@@ -110,19 +115,21 @@ def seed_targets(targets: list[Target], bus: Any, stamp: str) -> list[str]:
             log.error("target #%d not seeded: %s", target.id, problem)
             continue
         seed = replace(seed_request(target), crawl_id=f"{target.id}@{stamp}")
+        if store is not None:
+            store.queue_round_pages(seed.crawl_id, target.id, [seed.url], utc_now())
         bus.publish(FRONTIER_TOPIC, seed.key, seed.to_json())
         rounds.append(seed.crawl_id)
     return rounds
 
 
-def seed_frontier(store: SqlStore, case_id: str, bus: Any, target_ids: list[int]) -> int:
-    """Publish the seed page of each target of the case, as a new crawl round; return how
-    many. Raises StoreError for an unknown case."""
+def seed_frontier(store: SqlStore, case_id: str, bus: Any, target_ids: list[int]) -> list[str]:
+    """Publish the seed page of each target of the case, as a new crawl round; return the
+    round ids. Raises StoreError for an unknown case."""
     from wire import utc_now
 
     store.get_case(case_id)
     targets = [t for t in store.targets(case_id) if not target_ids or t.id in target_ids]
-    return len(seed_targets(targets, bus, utc_now()))
+    return seed_targets(targets, bus, utc_now(), store)
 
 
 def seed_due(
@@ -140,7 +147,7 @@ def seed_due(
     until = stamp(now + timedelta(seconds=LEASE_SECONDS))
     claimed = claim_due(store, due[:max_targets], owner, now, until)
     try:
-        seed_targets(claimed, bus, stamp(now))
+        seed_targets(claimed, bus, stamp(now), store)
         for target in claimed:
             store.mark_crawled(target.id, stamp(now))
     finally:
@@ -149,17 +156,29 @@ def seed_due(
     return Round(due=len(due), claimed=claimed)
 
 
-def cmd_seed(args: argparse.Namespace) -> None:
+def cmd_seed(args: argparse.Namespace) -> int:
     from bus.kafka import KafkaBus, KafkaSettings
 
-    bus = KafkaBus(KafkaSettings.from_env())
+    kafka = KafkaSettings.from_env()
+    store = SqlStore(args.db)
+    bus = KafkaBus(kafka)
     try:
-        n = seed_frontier(SqlStore(args.db), args.case, bus, args.target or [])
+        rounds = seed_frontier(store, args.case, bus, args.target or [])
     finally:
         bus.close()
-    if not n:
+    if not rounds:
         raise ValueError(f"case {args.case} has no targets to crawl (radar case add-target)")
-    print(f"queued {n} targets of case {args.case} on the crawl frontier")
+    print(f"queued {len(rounds)} targets of case {args.case} on the crawl frontier")
+    if not args.wait:
+        return 0
+    from radar.rounds import print_round_report, wait_for_rounds
+    from store.elastic import ElasticHitStore, ElasticSettings
+
+    matchers = os.environ.get("RADAR_MATCHER_GROUP", "radar-matchers")
+    outcome = wait_for_rounds(store, kafka, matchers, rounds, timeout=args.timeout)
+    hits = ElasticHitStore(ElasticSettings.from_env())
+    hits.refresh()
+    return print_round_report(outcome, store, hits.hits(args.case, limit=10_000))
 
 
 def cmd_crawler(args: argparse.Namespace) -> None:
@@ -205,6 +224,19 @@ def add_commands(sub: Any) -> None:
     c = sub.add_parser("seed", help="queue a case's targets on the distributed crawl frontier")
     c.add_argument("case")
     c.add_argument("--target", type=int, action="append", help="only this target id")
+    c.add_argument(
+        "--wait",
+        action="store_true",
+        help="block until every page of the round is crawled and every image record it "
+        "published is matched and stored, then print the round's report per target "
+        "(needs crawlers with RADAR_DB)",
+    )
+    c.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="with --wait: give up after this many seconds (exit status 1; default 3600)",
+    )
     c.set_defaults(func=cmd_seed)
     sub.add_parser("crawler", help="run a frontier crawler (Kafka)").set_defaults(func=cmd_crawler)
     sub.add_parser("matcher", help="run a matcher (Kafka -> Elasticsearch)").set_defaults(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 from store.base import StoreError
@@ -27,6 +28,22 @@ from store.evidence import (
 )
 from store.models import Target
 from store.schema import replace_into
+
+
+@dataclass(frozen=True, slots=True)
+class RoundProgress:
+    """A distributed crawl round's pages: ``queued`` are still waiting or in flight."""
+
+    crawl_id: str
+    target_id: int
+    queued: int
+    done: int
+    failed: int
+    images: int  # image requests the finished pages led to
+
+    @property
+    def finished(self) -> bool:
+        return self.queued == 0
 
 
 def target_of(r: Any) -> Target:
@@ -192,6 +209,54 @@ class CrawlStateMixin:
                     state.fetched_at,
                 ),
             )
+
+    # -- the distributed crawl's rounds (radar seed --wait) -----------------------------------
+    def queue_round_pages(self, crawl_id: str, target_id: int, urls: list[str], now: str) -> None:
+        """Record that ``urls`` were queued on the frontier for round ``crawl_id``, before
+        they are published (so a round is never seen finished while a page is in flight).
+        A URL the round already has keeps its row (a link found twice, a replay)."""
+        with self._tx() as db:
+            for url in urls:
+                db.execute(
+                    "INSERT INTO round_pages VALUES (?,?,?,'queued',0,?) ON CONFLICT DO NOTHING",
+                    (crawl_id, url, target_id, now),
+                )
+
+    def finish_round_page(
+        self, crawl_id: str, url: str, target_id: int, ok: bool, images: int, now: str
+    ) -> None:
+        """Mark a page of a round done (``ok``) or failed, with the images it led to. The
+        first finish wins: a page crawled again (Kafka redelivered its record) keeps it."""
+        state = "done" if ok else "failed"
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO round_pages VALUES (?,?,?,?,?,?) ON CONFLICT (crawl_id, url) "
+                "DO UPDATE SET state=excluded.state, images=excluded.images, "
+                "updated_at=excluded.updated_at WHERE round_pages.state='queued'",
+                (crawl_id, url, target_id, state, images, now),
+            )
+
+    def round_progress(self, crawl_ids: list[str]) -> dict[str, RoundProgress]:
+        """The pages of each round by state; a round nothing was queued for is left out."""
+        out: dict[str, RoundProgress] = {}
+        for crawl_id in crawl_ids:
+            rows = self._db.execute(
+                "SELECT target_id, state, COUNT(*) AS n, SUM(images) AS images "
+                "FROM round_pages WHERE crawl_id=? GROUP BY target_id, state",
+                (crawl_id,),
+            ).fetchall()
+            if not rows:
+                continue
+            by_state = {r["state"]: int(r["n"]) for r in rows}
+            out[crawl_id] = RoundProgress(
+                crawl_id=crawl_id,
+                target_id=int(rows[0]["target_id"]),
+                queued=by_state.get("queued", 0),
+                done=by_state.get("done", 0),
+                failed=by_state.get("failed", 0),
+                images=sum(int(r["images"] or 0) for r in rows),
+            )
+        return out
 
     # -- targets and their schedule ---------------------------------------------------------
     def get_target(self, target_id: int) -> Target:

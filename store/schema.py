@@ -157,6 +157,17 @@ evidence = Table(
     UniqueConstraint("case_id", "image_url", "fetched_at", "content_sha256"),
     Index("evidence_image", "image_url", "fetched_at"),
 )
+round_pages = Table(  # the distributed crawl's progress per round: `radar seed --wait`
+    "round_pages",
+    metadata,
+    _t("crawl_id"),
+    _t("url"),
+    _i("target_id"),
+    _t("state"),  # queued | done | failed
+    _i("images", server_default=text("0")),
+    _t("updated_at"),
+    PrimaryKeyConstraint("crawl_id", "url"),
+)
 page_state = Table(
     "page_state",
     metadata,

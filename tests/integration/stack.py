@@ -71,13 +71,13 @@ class Stack:
         self.bus = KafkaBus(self.kafka)
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def radar(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def radar(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "radar", *args],
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=180,
+            timeout=timeout,
             check=False,
         )
         assert result.returncode == 0, f"radar {' '.join(args)}: {result.stderr[-3000:]}"
