@@ -38,7 +38,7 @@ def cmd_review(args: argparse.Namespace) -> None:
         overrides["allowed_networks"] = tuple(args.allow_network)
     stack: list[Any] = []
     if args.demo:
-        from review.demo import make_users, prepare_demo, start_outbox
+        from radar.review_demo import make_users, prepare_demo, start_outbox
 
         workdir = Path(args.workdir)
         print(f"review demo: crawling the demo site into {workdir} ...", file=sys.stderr)

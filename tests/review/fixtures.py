@@ -22,9 +22,9 @@ import uvicorn
 from PIL import Image
 
 from radar.demo.site import DemoServer, DemoSite
+from radar.review_demo import SECURITY_TXT, Outbox, start_outbox
 from review.app import create_app
 from review.auth import hash_password
-from review.demo import SECURITY_TXT, Outbox, start_outbox
 from review.services import Services
 from review.settings import ReviewSettings
 from store import Case, SqlStore
