@@ -356,6 +356,16 @@ def cmd_db_current(args: argparse.Namespace) -> None:
 
 
 # -- parser ---------------------------------------------------------------------------------
+def cmd_settings(args: argparse.Namespace) -> None:
+    from ops.environment import ENVIRONMENT, SCRAPY_SETTINGS
+
+    table = SCRAPY_SETTINGS if args.scrapy else ENVIRONMENT
+    for s in table.values():
+        secret = " (secret)" if s.secret else ""
+        default = f" [default: {s.default}]" if s.default else ""
+        print(f"{s.name}{secret}  {','.join(s.roles)}{default}\n    {s.help}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="radar",
@@ -477,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--port", type=int, default=8765)
     c.add_argument("--images", help="folder of benign photos (default: ../shared/images)")
     c.set_defaults(func=cmd_demo_site)
+    c = sub.add_parser("settings", help="every RADAR_* environment variable: roles, default, use")
+    c.add_argument("--scrapy", action="store_true", help="the crawl's Scrapy settings instead")
+    c.set_defaults(func=cmd_settings)
     from radar.distributed import add_commands
 
     add_commands(sub)
