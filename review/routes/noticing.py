@@ -151,17 +151,23 @@ def edited_fields(
     return values
 
 
+SHORT_NAMES = {"dsa": "DSA", "takeitdown": "TAKE IT DOWN", "dmca": "DMCA"}
+
+
 def kept_fields(notice: Notice) -> list[str]:
     """Labels of the filled-in fields of the other regimes that the draft keeps (hidden
-    while its regime does not use them, shown again when it is switched back)."""
+    while its regime does not use them, shown again when it is switched back), each
+    with the regimes that use it: ``Signature (TAKE IT DOWN, DMCA)``."""
     current = {f.name for f in regime(notice.regime).fields}
-    out: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    users: dict[str, list[str]] = {}
     for reg in REGIMES.values():
         for spec in reg.fields:
-            value = notice.fields.get(spec.name)
-            if spec.name not in current and spec.name not in out and value not in ("", False, None):
-                out[spec.name] = f"{spec.label} ({reg.key.upper()})"
-    return list(out.values())
+            if spec.name in current or notice.fields.get(spec.name) in ("", False, None):
+                continue
+            labels.setdefault(spec.name, spec.label)
+            users.setdefault(spec.name, []).append(SHORT_NAMES.get(reg.key, reg.key))
+    return [f"{labels[name]} ({', '.join(users[name])})" for name in labels]
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
