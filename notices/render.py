@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
+from typing import Any
 
 from notices.regimes import Regime, regime
 from store.notices import Notice, Recheck
@@ -246,7 +247,17 @@ def document(
     return blocks
 
 
+def _lines(text: str) -> list[str]:
+    """The lines the sender typed (a postal address, paragraphs), without blank ends;
+    ``\r\n`` from a browser's textarea counts as one break."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return lines or [""]
+
+
 def as_text(blocks: list[Block], width: int = 78) -> str:
+    """Plain text (the preview and the e-mail body). Line breaks the sender typed are
+    kept: a paragraph is wrapped line by line, and a multi-line value (an address) goes
+    on under its first line, indented."""
     out: list[str] = []
     for b in blocks:
         if b.kind == "h":
@@ -255,9 +266,14 @@ def as_text(blocks: list[Block], width: int = 78) -> str:
             out += ["", b.text] if out else [b.text.upper()]
             out.append("-" * min(width, len(b.text)))
         elif b.kind == "p":
-            out += [*textwrap.wrap(b.text, width), ""] if b.text else []
+            if b.text.strip():
+                out += [w for line in _lines(b.text) for w in textwrap.wrap(line, width) or [""]]
+                out.append("")
         elif b.kind == "kv":
-            out += [f"{k + ':':20} {v}" for k, v in b.rows] + [""]
+            for k, v in b.rows:
+                first, *more = _lines(v)
+                out += [f"{k + ':':20} {first}".rstrip(), *(" " * 21 + line for line in more)]
+            out.append("")
         elif b.kind == "urls":
             for n, url, page, sha in b.rows:
                 out += [f"{n}. {url}", f"   on page: {page}", f"   SHA-256: {sha}..."]
@@ -265,8 +281,13 @@ def as_text(blocks: list[Block], width: int = 78) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-def as_pdf(blocks: list[Block], title: str) -> bytes:
-    """The document as an A4 PDF (reportlab, invariant mode: same input, same bytes)."""
+DRAFT_BANNER = "DRAFT: not sent. This preview is not a notice and must not be sent."
+
+
+def as_pdf(blocks: list[Block], title: str, draft: bool = False) -> bytes:
+    """The document as an A4 PDF (reportlab, invariant mode: same input, same bytes).
+    A ``draft`` (not sent yet) carries a "DRAFT" watermark and banner on every page and
+    a title starting with "DRAFT", so it cannot be mistaken for the notice sent."""
     from xml.sax.saxutils import escape
 
     from reportlab.lib import colors
@@ -278,10 +299,31 @@ def as_pdf(blocks: list[Block], title: str) -> bytes:
     styles = getSampleStyleSheet()
     small = styles["BodyText"].clone("small", fontSize=8, leading=10)
     buf = io.BytesIO()
+
+    def multiline(text: str) -> str:
+        return "<br/>".join(escape(line) for line in _lines(text))
+
+    def mark(canvas: Any, _doc: object) -> None:
+        width, height = A4
+        canvas.saveState()
+        canvas.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.12))
+        canvas.setFont("Helvetica-Bold", 120)
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(50)
+        canvas.drawCentredString(0, -40, "DRAFT")
+        canvas.restoreState()
+        canvas.saveState()
+        canvas.setFillColor(colors.HexColor("#b3261e"))
+        canvas.rect(0, height - 11 * mm, width, 11 * mm, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont("Helvetica-Bold", 10)
+        canvas.drawCentredString(width / 2, height - 7 * mm, DRAFT_BANNER)
+        canvas.restoreState()
+
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
-        title=title,
+        title=f"DRAFT: {title}" if draft else title,
         author="Reupload Radar",
         invariant=1,
         leftMargin=18 * mm,
@@ -292,12 +334,13 @@ def as_pdf(blocks: list[Block], title: str) -> bytes:
     story: list[object] = []
     for i, b in enumerate(blocks):
         if b.kind == "h":
-            story.append(Paragraph(escape(b.text), styles["Title" if i == 0 else "Heading3"]))
+            text = f"DRAFT: {b.text}" if draft and i == 0 else b.text
+            story.append(Paragraph(escape(text), styles["Title" if i == 0 else "Heading3"]))
         elif b.kind == "p" and b.text:
-            story.append(Paragraph(escape(b.text).replace("\n", "<br/>"), styles["BodyText"]))
+            story.append(Paragraph(multiline(b.text), styles["BodyText"]))
         elif b.kind == "kv":
             rows = [
-                [Paragraph(f"<b>{escape(k)}</b>", small), Paragraph(escape(v), small)]
+                [Paragraph(f"<b>{escape(k)}</b>", small), Paragraph(multiline(v), small)]
                 for k, v in b.rows
             ]
             table = Table(rows, colWidths=[40 * mm, 134 * mm])
@@ -325,7 +368,10 @@ def as_pdf(blocks: list[Block], title: str) -> bytes:
                 )
             )
             story += [table, Spacer(1, 3 * mm)]
-    doc.build(story)
+    if draft:
+        doc.build(story, onFirstPage=mark, onLaterPages=mark)
+    else:
+        doc.build(story)
     return buf.getvalue()
 
 

@@ -194,7 +194,9 @@ class NoticeDesk:
         return as_text(self.document(notice))
 
     def pdf(self, notice: Notice) -> bytes:
-        return as_pdf(self.document(notice), subject(notice, self.parent(notice)))
+        """The notice as PDF; a draft's is marked DRAFT on every page (:func:`as_pdf`)."""
+        draft = notice.status == "draft"
+        return as_pdf(self.document(notice), subject(notice, self.parent(notice)), draft)
 
     def eml(self, notice: Notice, sender: str) -> bytes:
         """The notice as an e-mail file; RecipientError if its stored recipient is not one

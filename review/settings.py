@@ -1,11 +1,18 @@
 """The web app's configuration: validated once in ``main()``/``create_app`` and passed
-down. Secrets come from the environment and never have a usable default."""
+down. Secrets come from the environment and never have a usable default.
+
+Also the rules of the admin's settings form (:func:`parse_settings_form`): the values
+admins change at run time, stored in the review store; every field is checked before
+any is saved."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from store.mailbox import mailbox_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +59,82 @@ class ReviewSettings:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+# -- the admin's settings form (stored in the review store, changed at run time) --------------
+NOTIFIER_KEYS = (
+    "notifier_name",
+    "notifier_org",
+    "notifier_email",
+    "notifier_phone",
+    "notifier_address",
+)
+# name -> (kind, lowest, highest): whole numbers and hours the form accepts
+NUMBERS: dict[str, tuple[type, float, float]] = {
+    "consensus": (int, 1, 5),
+    "exposure_budget": (int, 0, 1000),
+    "recheck_every_hours": (float, 0, 8760),
+    "remind_after_hours": (float, 0, 8760),
+    "max_reminders": (int, 0, 20),
+}
+CHECKBOXES = ("escalate", "auto_send")
+MAX_TEXT = 500
+
+
+def form_values(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings form's values (text for the inputs, bools for the checkboxes) from
+    the stored settings ``stored`` (with their defaults filled in)."""
+    notifier = stored.get("notifier") or {}
+    values: dict[str, Any] = {k: _number_text(stored.get(k, "")) for k in NUMBERS}
+    values |= {k: bool(stored.get(k)) for k in CHECKBOXES}
+    values |= {k: str(notifier.get(k, "")) for k in NOTIFIER_KEYS}
+    return values
+
+
+def _number_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_settings_form(
+    form: Mapping[str, Any], current: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Check every field of the posted settings form at once.
+
+    Returns ``(typed, settings, errors)``: ``typed`` is what the form shows again (what
+    was posted, a field missing from the post keeps its ``current`` form value);
+    ``settings`` the values to store (setting name -> value, the notifier as one dict),
+    meaningful only when ``errors`` (field name -> a sentence for the admin) is empty.
+    Never raises for bad input."""
+    typed: dict[str, Any] = {}
+    for key in (*NUMBERS, *NOTIFIER_KEYS):
+        raw = form[key] if key in form else current.get(key, "")
+        typed[key] = str(raw).replace("\r\n", "\n").strip()
+    for key in CHECKBOXES:
+        typed[key] = form.get(key) == "on"
+    errors: dict[str, str] = {}
+    settings: dict[str, Any] = {}
+    for key, (kind, low, high) in NUMBERS.items():
+        text = typed[key]
+        what = "a whole number" if kind is int else "a number"
+        rule = f"{what} from {low:g} to {high:g}"
+        try:
+            value = kind(text)
+        except ValueError:
+            errors[key] = f"Enter {rule}." if text else f"Required: {rule}."
+            continue
+        if not (low <= value <= high):  # also NaN
+            errors[key] = f"Out of range: enter {rule}."
+            continue
+        settings[key] = value
+    for key in CHECKBOXES:
+        settings[key] = typed[key]
+    for key in NOTIFIER_KEYS:
+        if len(typed[key]) > MAX_TEXT:
+            errors[key] = f"At most {MAX_TEXT} characters."
+    email = typed["notifier_email"]
+    if email and "notifier_email" not in errors and (problem := mailbox_problem(email)):
+        errors["notifier_email"] = f"Not one e-mail address: {problem}."
+    settings["notifier"] = {k: typed[k] for k in NOTIFIER_KEYS}
+    return typed, settings, errors

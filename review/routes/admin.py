@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -14,6 +15,7 @@ from notices.tracking import Policy
 from review import charts, queue
 from review.auth import Admin, Overseer, hash_password
 from review.queue import ReviewError
+from review.settings import form_values, parse_settings_form
 from review.web import audit, redirect, render, services
 from store.base import StoreError
 from store.review import ROLES, User
@@ -235,65 +237,46 @@ def set_priority(
     return redirect("/admin/cases", f"Queue priority of {case_id} set to {priority}.")
 
 
-@router.get("/admin/settings", response_class=HTMLResponse)
-def settings_page(request: Request, session: Admin) -> Response:
-    s = services(request)
-    audit(request, session, "view settings")
-    values = queue.settings(s)
+def _settings_form(
+    request: Request,
+    session: Admin,
+    values: dict[str, object],
+    errors: dict[str, str] | None = None,
+) -> Response:
     return render(
         request,
         session,
         "settings.html",
+        status=422 if errors else 200,
         values=values,
-        policy=Policy.from_settings(values),
-        notifier=values["notifier"],
-        smtp=s.mailer,
+        errors=errors or {},
+        smtp=services(request).mailer,
     )
+
+
+@router.get("/admin/settings", response_class=HTMLResponse)
+def settings_page(request: Request, session: Admin) -> Response:
+    s = services(request)
+    audit(request, session, "view settings")
+    stored = queue.settings(s)
+    return _settings_form(request, session, form_values({**asdict(Policy()), **stored}))
 
 
 @router.post("/admin/settings")
 async def save_settings(request: Request, session: Admin) -> Response:
+    """Every field is checked first; with any error nothing is saved and the form comes
+    back (HTTP 422) with all the values typed and the reason next to each bad field."""
     form = await request.form()
     s = services(request)
-    try:
-        consensus = int(str(form.get("consensus", "2")))
-        budget = int(str(form.get("exposure_budget", "20")))
-        policy = {
-            "recheck_every_hours": float(str(form.get("recheck_every_hours", "6"))),
-            "remind_after_hours": float(str(form.get("remind_after_hours", "48"))),
-            "max_reminders": int(str(form.get("max_reminders", "1"))),
-        }
-        if not 1 <= consensus <= 5 or not 0 <= budget <= 1000:
-            raise ValueError("consensus must be 1-5 and the budget 0-1000")
-        if min(policy.values()) < 0:
-            raise ValueError("times and counts must not be negative")
-    except ValueError as exc:
-        return redirect("/admin/settings", f"Not saved: {exc}")
-    s.review.set_setting("consensus", consensus)
-    s.review.set_setting("exposure_budget", budget)
-    for key, value in policy.items():
+    current = form_values({**asdict(Policy()), **queue.settings(s)})
+    typed, settings, errors = parse_settings_form(form, current)
+    if errors:
+        audit(request, session, "change settings refused", detail=", ".join(sorted(errors)))
+        return _settings_form(request, session, typed, errors)
+    for key, value in settings.items():
         s.review.set_setting(key, value)
-    s.review.set_setting("escalate", form.get("escalate") == "on")
-    s.review.set_setting("auto_send", form.get("auto_send") == "on")
-    s.review.set_setting(
-        "notifier",
-        {
-            k: str(form.get(k, "")).strip()
-            for k in (
-                "notifier_name",
-                "notifier_org",
-                "notifier_email",
-                "notifier_phone",
-                "notifier_address",
-            )
-        },
-    )
-    audit(
-        request,
-        session,
-        "change settings",
-        detail=f"consensus {consensus} budget {budget} {policy}",
-    )
+    detail = " ".join(f"{k} {v}" for k, v in settings.items() if k != "notifier")
+    audit(request, session, "change settings", detail=detail)
     return redirect("/admin/settings", "Settings saved.")
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from notices.contacts import from_directory, from_security_txt, load_directory
-from notices.regimes import REGIMES, regime
+from notices.regimes import REGIMES, FieldSpec, Regime, regime
 from notices.render import deadline, reference
 from notices.tracking import NoticeError, RecipientError
 from review import queue
@@ -21,6 +22,8 @@ from store.hitquery import HitQuery
 from store.notices import CONTACT_LEVELS, NOTICE_STATES, Contact, Notice
 
 router = APIRouter()
+# Every field of every regime by name; a name shared by regimes is the same kind of field.
+ALL_FIELDS: dict[str, FieldSpec] = {f.name: f for r in REGIMES.values() for f in r.fields}
 
 
 def _form_error(request: Request, session: Legal, detail: str, back: str) -> Response:
@@ -130,6 +133,43 @@ async def create_notice(request: Request, session: Legal) -> Response:
     return redirect(f"/notices/{notice.id}", "Draft created. Check the fields, then send.")
 
 
+def edited_fields(
+    stored: Mapping[str, Any], shown: Regime, form: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The draft's fields after a save of the edit form that showed ``shown``'s fields:
+    every stored field stays (also those of another regime, so that switching the regime
+    and back loses nothing), the text fields the form carries replace theirs (line
+    breaks as ``\n``), and the form's checkboxes are ticked or not (a checkbox that is
+    not ticked is not posted, so only those of ``shown`` can be read)."""
+    values = dict(stored)
+    for name, spec in ALL_FIELDS.items():
+        if spec.kind != "checkbox" and name in form:
+            values[name] = str(form[name]).replace("\r\n", "\n").strip()
+    for spec in shown.fields:
+        if spec.kind == "checkbox":
+            values[spec.name] = form.get(spec.name) == "on"
+    return values
+
+
+SHORT_NAMES = {"dsa": "DSA", "takeitdown": "TAKE IT DOWN", "dmca": "DMCA"}
+
+
+def kept_fields(notice: Notice) -> list[str]:
+    """Labels of the filled-in fields of the other regimes that the draft keeps (hidden
+    while its regime does not use them, shown again when it is switched back), each
+    with the regimes that use it: ``Signature (TAKE IT DOWN, DMCA)``."""
+    current = {f.name for f in regime(notice.regime).fields}
+    labels: dict[str, str] = {}
+    users: dict[str, list[str]] = {}
+    for reg in REGIMES.values():
+        for spec in reg.fields:
+            if spec.name in current or notice.fields.get(spec.name) in ("", False, None):
+                continue
+            labels.setdefault(spec.name, spec.label)
+            users.setdefault(spec.name, []).append(SHORT_NAMES.get(reg.key, reg.key))
+    return [f"{labels[name]} ({', '.join(users[name])})" for name in labels]
+
+
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
 def notice_page(request: Request, session: Legal, notice_id: int) -> Response:
     s = services(request)
@@ -154,36 +194,85 @@ def notice_page(request: Request, session: Legal, notice_id: int) -> Response:
         children=[n for n in all_notices if n.parent_id == notice.id],
         parent=desk.parent(notice),
         levels=CONTACT_LEVELS,
+        kept=kept_fields(notice),
     )
 
 
 @router.post("/notices/{notice_id}")
 async def save_notice(request: Request, session: Legal, notice_id: int) -> Response:
+    """Save the edit form; with a regime chosen, switch to it. Nothing typed is lost:
+    the form's values are saved first, and fields the new regime does not use are kept
+    with the draft (:func:`edited_fields`)."""
     form = await request.form()
     notice = _notice(request, notice_id)
-    reg = regime(str(form.get("regime", notice.regime)))
-    values: dict[str, object] = {}
-    for spec in reg.fields:
-        if spec.kind == "checkbox":
-            values[spec.name] = form.get(spec.name) == "on"
-        else:
-            values[spec.name] = str(form.get(spec.name, "")).strip()
+    try:
+        reg = regime(str(form.get("regime", notice.regime)))
+    except ValueError as exc:
+        return _form_error(request, session, str(exc), f"/notices/{notice_id}")
+    # The fields the form showed: those of the regime it was rendered for.
+    shown = REGIMES.get(str(form.get("form_regime", "")), reg)
+    values = edited_fields(notice.fields, shown, form)
     try:
         services(request).desk.update_draft(
-            notice_id, session.user.username, values, str(form.get("recipient", "")), reg.key
+            notice_id,
+            session.user.username,
+            values,
+            str(form.get("recipient", notice.recipient)),
+            reg.key,
         )
     except RecipientError as exc:
         return _form_error(request, session, str(exc), f"/notices/{notice_id}")
     except NoticeError as exc:
         return redirect(f"/notices/{notice_id}", f"Not saved: {exc}")
     audit(request, session, "edit notice", str(notice_id))
+    if reg.key != shown.key:
+        return redirect(
+            f"/notices/{notice_id}",
+            f"Saved and switched to {reg.title}. The fields only {shown.title} uses are kept "
+            "with the draft and come back if you switch back.",
+        )
     return redirect(f"/notices/{notice_id}", "Saved.")
 
 
+def _confirm_page(
+    request: Request, session: Legal, notice: Notice, status: int = 200, changed: str = ""
+) -> Response:
+    desk = services(request).desk
+    return render(
+        request,
+        session,
+        "notice_send.html",
+        status=status,
+        notice=notice,
+        reg=regime(notice.regime),
+        reference=reference(notice),
+        problems=desk.problems(notice),
+        changed=changed,
+    )
+
+
 @router.post("/notices/{notice_id}/send")
-def send_notice(request: Request, session: Legal, notice_id: int) -> Response:
+async def send_notice(request: Request, session: Legal, notice_id: int) -> Response:
+    """Two steps: the first POST only shows what would be sent (recipient, regime, URL
+    count) with a "Send now" button; the second, carrying ``confirm=send`` and the values
+    confirmed, sends, unless the draft changed in between (then it asks again, HTTP 409)."""
+    form = await request.form()
     s = services(request)
-    _notice(request, notice_id)
+    notice = _notice(request, notice_id)
+    if notice.status != "draft":
+        return redirect(f"/notices/{notice_id}", f"Not sent: notice {notice_id} was sent already")
+    if form.get("confirm") != "send":
+        audit(request, session, "confirm send notice", str(notice_id), notice.recipient)
+        return _confirm_page(request, session, notice)
+    confirmed = (str(form.get("recipient")), str(form.get("regime")), str(form.get("urls")))
+    if confirmed != (notice.recipient, notice.regime, str(len(notice.urls))):
+        return _confirm_page(
+            request,
+            session,
+            notice,
+            409,
+            "The draft changed since you confirmed it: check the recipient, regime and URLs again.",
+        )
     try:
         notice = s.desk.send(notice_id, session.user.username, s.mailer)
     except NoticeError as exc:
@@ -199,10 +288,11 @@ def send_notice(request: Request, session: Legal, notice_id: int) -> Response:
 def notice_pdf(request: Request, session: Legal, notice_id: int) -> Response:
     notice = _notice(request, notice_id)
     audit(request, session, "export notice pdf", str(notice_id))
+    name = reference(notice) + ("-DRAFT" if notice.status == "draft" else "")
     return Response(
         services(request).desk.pdf(notice),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{reference(notice)}.pdf"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
     )
 
 

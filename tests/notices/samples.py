@@ -12,7 +12,7 @@ NOTIFIER = {
     "notifier_org": "Example Hotline",
     "notifier_email": "lea@hotline.example",
     "notifier_phone": "+34 900 000 000",
-    "notifier_address": "Calle Mayor 1, 06200 Almendralejo, Spain",
+    "notifier_address": "Calle Mayor 1\r\n06200 Almendralejo\r\nSpain",  # as a textarea posts it
 }
 URLS = (
     NoticeUrl(

@@ -251,6 +251,13 @@ def _notice_flow(browser: Any, url: str, env: Env) -> Any:
     shot(page, "07-notice-draft")
     page.click("#send")
     page.wait_for_load_state()
+    # A confirmation step: nothing is sent before "Send now".
+    assert "abuse@snapshare.example" in page.locator("#confirm-recipient").inner_text()
+    assert page.locator("#confirm-count").inner_text().startswith("3 URLs")
+    assert env.outbox.messages == []
+    shot(page, "07b-notice-confirm-send")
+    page.click("#send-now")
+    page.wait_for_load_state()
     assert "Sent to abuse@snapshare.example" in page.locator(".flash").inner_text()
     assert page.locator("#notice-status").inner_text() == "sent"
     return page
@@ -272,6 +279,56 @@ def test_generate_and_send_a_notice(browser: Any, live: tuple[Env, str]) -> None
     assert download.value.suggested_filename.endswith(".pdf")
 
 
+def test_switching_the_regime_twice_keeps_everything_typed(
+    browser: Any, live: tuple[Env, str]
+) -> None:
+    env, url = live
+    _confirm(env, 0, 1)
+    host = env.hits[0].site
+    page = signed_in(browser, url, "lea")
+    page.goto(f"{url}/notices/new?host={host}")
+    page.click("#create-draft")
+    page.wait_for_url(re.compile(r"/notices/\d+$"))
+    typed = {
+        "textarea[name=explanation]": "Typed DSA explanation.\nWith a second line.",
+        "input[name=notifier_name]": "Typed Name",
+        "input[name=notifier_phone]": "+34 911 111 111",
+        "textarea[name=notifier_address]": "Typed Street 1\n28001 Madrid\nSpain",
+    }
+    for selector, value in typed.items():
+        page.fill(selector, value)
+    page.check("input[name=bona_fide]")
+    page.select_option("#regime", "dmca")  # typed, not saved, then switched
+    page.click("#switch-regime")
+    page.wait_for_load_state()
+    assert "switched to DMCA" in page.locator(".flash").inner_text()
+    assert page.locator("textarea[name=explanation]").count() == 0
+    assert "Why the content is illegal (Art. 16(2)(a)) (DSA)" in page.locator("#kept").inner_text()
+    page.fill("textarea[name=work]", "Typed DMCA work.")
+    page.fill("input[name=signature]", "/s/ Typed Name")
+    page.check("input[name=good_faith]")
+    for selector in ("input[name=notifier_name]", "textarea[name=notifier_address]"):
+        assert page.input_value(selector) == typed[selector]
+    page.select_option("#regime", "dsa")
+    page.click("#switch-regime")
+    page.wait_for_load_state()
+    assert page.input_value("#regime") == "dsa"
+    for selector, value in typed.items():
+        assert page.input_value(selector) == value, selector
+    assert page.is_checked("input[name=bona_fide]")
+    kept = page.locator("#kept").inner_text()
+    assert "The copyrighted work (DMCA)" in kept and "Signature (TAKE IT DOWN, DMCA)" in kept
+    shot(page, "18-notice-switched-back")
+    page.select_option("#regime", "dmca")
+    page.click("#switch-regime")
+    page.wait_for_load_state()
+    assert page.input_value("textarea[name=work]") == "Typed DMCA work."
+    assert page.input_value("input[name=signature]") == "/s/ Typed Name"
+    assert page.is_checked("input[name=good_faith]")
+    assert not page.is_checked("input[name=accuracy]")
+    assert env.outbox.messages == []
+
+
 def test_dashboard_updates_after_a_recheck_finds_the_content_gone(
     browser: Any, live: tuple[Env, str]
 ) -> None:
@@ -291,6 +348,30 @@ def test_dashboard_updates_after_a_recheck_finds_the_content_gone(
     page.click("#hosts a")
     page.wait_for_load_state()
     shot(page, "11-host")
+
+
+def test_bad_settings_are_shown_next_to_their_fields(browser: Any, live: tuple[Env, str]) -> None:
+    env, url = live
+    page = signed_in(browser, url, "adm")
+    page.goto(url + "/admin/settings")
+    before = env.services.review.settings()
+    page.fill("input[name=consensus]", "7")
+    page.fill("input[name=remind_after_hours]", "soon")
+    page.fill("input[name=max_reminders]", "3")  # a good value: kept, not saved
+    page.fill("textarea[name=notifier_address]", "Calle Mayor 1\n06200 Almendralejo\nSpain")
+    page.click("text=Save settings")
+    page.wait_for_load_state()
+    assert "2 fields need a correction" in page.locator("#settings-errors").inner_text()
+    assert "1 to 5" in page.locator("#consensus-error").inner_text()
+    assert "number from 0 to 8760" in page.locator("#remind_after_hours-error").inner_text()
+    assert page.input_value("input[name=consensus]") == "7"
+    assert page.input_value("input[name=remind_after_hours]") == "soon"
+    assert page.input_value("input[name=max_reminders]") == "3"
+    assert page.input_value("textarea[name=notifier_address]").splitlines()[1] == (
+        "06200 Almendralejo"
+    )
+    assert env.services.review.settings() == before
+    shot(page, "19-settings-errors")
 
 
 def test_every_page_renders(browser: Any, live: tuple[Env, str]) -> None:

@@ -65,7 +65,11 @@ def test_a_stored_bad_recipient_gives_422_on_eml_and_send_is_refused(
     env.services.notices.update_notice(n.id, recipient=BAD[1])
     eml = lea.get(f"/notices/{n.id}/eml")
     assert eml.status_code == 422, eml.text
-    sent = lea.post(f"/notices/{n.id}/send")
+    asked = lea.post(f"/notices/{n.id}/send")  # the confirmation step lists the problem
+    assert asked.status_code == 200 and "not one e-mail address" in asked.text
+    assert 'id="send-now"' not in asked.text
+    confirm = {"confirm": "send", "recipient": BAD[1], "regime": "dsa", "urls": "0"}
+    sent = lea.post(f"/notices/{n.id}/send", confirm)
     assert sent.status_code == 303
     assert env.services.notices.get_notice(n.id).status == "draft"
     assert env.outbox.messages == []
