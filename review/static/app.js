@@ -24,6 +24,12 @@
     });
   }
 
+  // -- a control focused in a sideways-scrolling table comes wholly into view -----------
+  // (Chromium leaves a half-visible one where it is); scroll-padding keeps its ring clear.
+  document.querySelectorAll(".table-scroll").forEach((region) => region.addEventListener("focusin", (ev) => {
+    if (ev.target !== region) ev.target.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }));
+
   // -- candidate image: fetched through the proxy, state from its headers --------------
   const img = $("#candidate");
   const live = $("#live");
