@@ -1,9 +1,13 @@
 """``create_app``: the review and notices web app, wired from validated settings.
 
 Pages are rendered on the server (Jinja2) with a little vanilla JavaScript for keyboard
-shortcuts and the blurred image. Every response carries a strict Content-Security-Policy
-(no inline script, no third-party origin) and ``Referrer-Policy: same-origin`` so a
-reviewer's browser never tells a remote host where it came from.
+shortcuts, the blurred image and the menu, which below 960 px is a disclosure button
+(without JavaScript ``static/nojs.css`` shows it wrapped). Every page starts with a skip
+link to ``<main id="main">``; tables scroll sideways in their own named region, never the
+page (``tests/review/test_layout.py`` checks this at 390 and 1280 px). Every response
+carries a strict Content-Security-Policy (no inline script, no third-party origin) and
+``Referrer-Policy: same-origin`` so a reviewer's browser never tells a remote host where
+it came from.
 """
 
 from __future__ import annotations

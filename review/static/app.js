@@ -5,6 +5,31 @@
   const csrf = document.body.dataset.csrf || "";
   const $ = (s) => document.querySelector(s);
 
+  // -- the menu below 960 px: a disclosure (without JavaScript nojs.css shows it wrapped) -
+  // The CSS reads the state from aria-expanded, so what is announced is what is shown.
+  const menuToggle = $("#menu-toggle");
+  const menu = $("#menu");
+  if (menuToggle && menu) {
+    const isOpen = () => menuToggle.getAttribute("aria-expanded") === "true";
+    const setOpen = (open) => menuToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    menuToggle.addEventListener("click", () => setOpen(!isOpen()));
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Escape" || !isOpen()) return;
+      const inside = menu.contains(document.activeElement);
+      setOpen(false);
+      if (inside) menuToggle.focus();  // focus must not stay on a link that vanished
+    });
+    document.addEventListener("click", (ev) => {
+      if (isOpen() && !menu.contains(ev.target) && !menuToggle.contains(ev.target)) setOpen(false);
+    });
+  }
+
+  // -- a control focused in a sideways-scrolling table comes wholly into view -----------
+  // (Chromium leaves a half-visible one where it is); scroll-padding keeps its ring clear.
+  document.querySelectorAll(".table-scroll").forEach((region) => region.addEventListener("focusin", (ev) => {
+    if (ev.target !== region) ev.target.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }));
+
   // -- candidate image: fetched through the proxy, state from its headers --------------
   const img = $("#candidate");
   const live = $("#live");

@@ -1,16 +1,46 @@
-"""Fixtures of the review app tests: a seeded environment and signed-in clients."""
+"""Fixtures of the review app tests: a seeded environment, signed-in clients and headless
+Chromium (Playwright, Debian's /usr/bin/chromium; fails, never skips, without it)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from review.app import create_app
 from tests.review.fixtures import PASSWORD, Env, environment
+
+CHROMIUM = os.environ.get("RADAR_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: apt-get install -y chromium "
+            "(or set RADAR_CHROMIUM)",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
 
 
 @pytest.fixture

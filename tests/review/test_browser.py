@@ -17,33 +17,6 @@ import pytest
 from review import queue
 from tests.review.fixtures import PASSWORD, Env, environment, live_app
 
-CHROMIUM = os.environ.get("RADAR_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: apt-get install -y chromium "
-            "(or set RADAR_CHROMIUM)",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
 
 @pytest.fixture
 def live(tmp_path: Path, kodak: list[Path]) -> Iterator[tuple[Env, str]]:
@@ -58,8 +31,10 @@ def shot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
-def signed_in(browser: Any, url: str, username: str) -> Any:
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
+def signed_in(
+    browser: Any, url: str, username: str, viewport: tuple[int, int] = (1360, 900)
+) -> Any:
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.goto(url + "/")
