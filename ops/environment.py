@@ -18,13 +18,17 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One name: who reads it, its default ("" when it has none), what it means.
-    ``secret`` names come from a Secret (never a ConfigMap) and are never logged."""
+    ``secret`` names come from a Secret (never a ConfigMap) and are never logged.
+    ``required``: the roles whose pods must be given it in a cluster (its default is a
+    single machine's: a pod without it would run, but against nothing or the wrong
+    thing); ``tests/k8s`` checks every rendered overlay sets it, non-empty."""
 
     name: str
     roles: tuple[str, ...]
     default: str
     help: str
     secret: bool = False
+    required: tuple[str, ...] = ()
 
 
 def _table(*settings: Setting) -> dict[str, Setting]:
@@ -43,16 +47,24 @@ ENVIRONMENT: dict[str, Setting] = _table(
         "~/.local/share/reupload-radar/radar.db",
         "the service store: a SQLite path, or a postgresql:// URL shared by every replica",
         secret=True,
+        required=("crawler", "review", "scheduler"),
     ),
     Setting("RADAR_LOG_LEVEL", _ALL, "INFO", "log level of the long-running roles"),
     Setting("RADAR_HEALTH_HOST", _ALL, "0.0.0.0", "address of the probe and metrics server"),
-    Setting("RADAR_HEALTH_PORT", _ALL, "", "port of /livez, /readyz and /metrics (unset: off)"),
+    Setting(
+        "RADAR_HEALTH_PORT",
+        _ALL,
+        "",
+        "port of /livez, /readyz and /metrics (unset: off)",
+        required=("crawler", "matcher", "scheduler"),
+    ),
     # Kafka (bus/kafka.py)
     Setting(
         "RADAR_KAFKA_BOOTSTRAP",
         _KAFKA,
         "127.0.0.1:19092",
         "Kafka bootstrap servers; set, `radar scheduler` seeds the frontier",
+        required=("crawler", "matcher", "scheduler"),
     ),
     Setting(
         "RADAR_KAFKA_SECURITY_PROTOCOL",
@@ -72,13 +84,25 @@ ENVIRONMENT: dict[str, Setting] = _table(
         "prefix of every topic name (several deployments on one cluster)",
     ),
     # Elasticsearch (store/elastic.py)
-    Setting("RADAR_ES_URL", _ES, "http://127.0.0.1:19200", "Elasticsearch, where hits are"),
+    Setting(
+        "RADAR_ES_URL",
+        _ES,
+        "http://127.0.0.1:19200",
+        "Elasticsearch, where hits are",
+        required=("matcher", "review"),
+    ),
     Setting("RADAR_ES_USERNAME", _ES, "", "Elasticsearch user", secret=True),
     Setting("RADAR_ES_PASSWORD", _ES, "", "Elasticsearch password", secret=True),
     Setting("RADAR_ES_API_KEY", _ES, "", "Elasticsearch API key", secret=True),
     Setting("RADAR_ES_CA_CERTS", _ES, "", "CA bundle of the cluster's certificate"),
     Setting("RADAR_ES_PREFIX", _ES, "radar", "prefix of the hit index and its alias"),
-    Setting("RADAR_ES_REPLICAS", _ES, "0", "replicas of the hit index (1 on a 3-node cluster)"),
+    Setting(
+        "RADAR_ES_REPLICAS",
+        _ES,
+        "0",
+        "replicas of the hit index (1 on a 3-node cluster): each overlay says",
+        required=("matcher",),
+    ),
     # the crawler (crawler/service.py)
     Setting("RADAR_CRAWLER_GROUP", ("crawler",), "radar-crawlers", "the crawlers' consumer group"),
     Setting(
@@ -114,12 +138,14 @@ ENVIRONMENT: dict[str, Setting] = _table(
         "",
         "the session and CSRF key (required; defaults are refused)",
         secret=True,
+        required=("review",),
     ),
     Setting(
         "RADAR_REVIEW_SECURE_COOKIES",
         ("review",),
         "0",
         "1 behind TLS: cookies are sent over HTTPS only",
+        required=("review",),
     ),
     Setting(
         "RADAR_REVIEW_ALLOWED_NETWORKS",
@@ -133,7 +159,13 @@ ENVIRONMENT: dict[str, Setting] = _table(
         "",
         "a JSON file of hosting providers' abuse contacts",
     ),
-    Setting("RADAR_SMTP_HOST", ("review", "cli"), "127.0.0.1", "SMTP relay for notices"),
+    Setting(
+        "RADAR_SMTP_HOST",
+        ("review", "cli"),
+        "127.0.0.1",
+        "SMTP relay for notices",
+        required=("review",),
+    ),
     Setting("RADAR_SMTP_PORT", ("review", "cli"), "25", "its port"),
     Setting("RADAR_SMTP_SECURITY", ("review", "cli"), "none", "none, starttls or tls"),
     Setting("RADAR_SMTP_USERNAME", ("review", "cli"), "", "SMTP user", secret=True),
@@ -216,6 +248,11 @@ TEST_ENVIRONMENT: dict[str, Setting] = _table(
 
 #: Prefixes documentation may name as a family (``RADAR_KAFKA_*``).
 FAMILIES = ("RADAR_KAFKA_", "RADAR_ES_", "RADAR_SMTP_", "RADAR_DNS", "RADAR_MAX_")
+
+
+def required(role: str) -> list[str]:
+    """The environment names a ``role``'s pods must be given in a cluster."""
+    return [s.name for s in ENVIRONMENT.values() if role in s.required]
 
 
 def declared(name: str) -> Setting | None:

@@ -363,7 +363,8 @@ def cmd_settings(args: argparse.Namespace) -> None:
     for s in table.values():
         secret = " (secret)" if s.secret else ""
         default = f" [default: {s.default}]" if s.default else ""
-        print(f"{s.name}{secret}  {','.join(s.roles)}{default}\n    {s.help}")
+        needed = f" [required in a cluster by: {','.join(s.required)}]" if s.required else ""
+        print(f"{s.name}{secret}  {','.join(s.roles)}{default}{needed}\n    {s.help}")
 
 
 def build_parser() -> argparse.ArgumentParser:

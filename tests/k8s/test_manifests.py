@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.k8s.conftest import Build
+import pytest
+
+from tests.k8s.conftest import PLAYED, Build, build, kustomizations
 from wire import topics
 
 ROLE_COMMANDS = {"crawler", "matcher", "scheduler", "review", "schedule", "topics", "db"}
@@ -284,3 +286,65 @@ def test_the_review_app_runs_replicated_with_the_settings_it_reads(built: Build)
         "key": "password",
         "optional": True,
     }
+
+
+def _given(b: Build, container: dict[str, Any]) -> dict[str, str | None]:
+    """The environment a container is given: name -> its value (None when it comes from
+    a Secret, which must exist in the build or be referenced by name)."""
+    given: dict[str, str | None] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            data = b.get("ConfigMap", source["configMapRef"]["name"])["data"]
+            given.update({k: str(v) for k, v in data.items()})
+        elif "secretRef" in source:
+            raise AssertionError("a whole Secret as environment hides which names it sets")
+    for name, item in env_of(container).items():
+        if "value" in item:
+            given[name] = str(item["value"])
+        elif "secretKeyRef" in item.get("valueFrom", {}):
+            given[name] = None
+        elif "configMapKeyRef" in item.get("valueFrom", {}):
+            ref = item["valueFrom"]["configMapKeyRef"]
+            given[name] = str(b.get("ConfigMap", ref["name"])["data"][ref["key"]])
+    return given
+
+
+@pytest.mark.parametrize("name", [*kustomizations(), PLAYED])
+def test_every_role_is_given_every_setting_it_requires(name: str) -> None:
+    """Each long-running role's container is given every name the settings registry
+    requires of it in a cluster (ops/environment.py ``required``), non-empty; and the
+    registry requires something of each role, so a role that loses a name fails here."""
+    from ops.environment import required
+
+    b = build(name)
+    roles = set()
+    for obj, template in workloads(b):
+        (container,) = template["spec"]["containers"]
+        # `radar schedule` is the scheduler's one-shot form (a CronJob): the same needs
+        role = {"schedule": "scheduler"}.get(container["args"][0], container["args"][0])
+        if role not in {"crawler", "matcher", "review", "scheduler"}:
+            continue  # Jobs (migrations, topics) read what their command needs, no more
+        roles.add(role)
+        given = _given(b, container)
+        assert required(role), role
+        probes = obj["kind"] != "CronJob"  # a run-to-completion job serves no probes
+        for needed in required(role):
+            if needed == "RADAR_HEALTH_PORT" and not probes:
+                continue
+            assert needed in given, f"{name}: {obj['metadata']['name']} lacks {needed}"
+            assert given[needed] != "", f"{name}: {obj['metadata']['name']}: {needed} is empty"
+    assert roles == {"crawler", "matcher", "review", "scheduler"}
+
+
+def test_a_missing_required_setting_is_caught() -> None:
+    """The check above on a container that lost RADAR_ES_URL and has an empty secret."""
+    b = Build("synthetic", "", [{"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}}])
+    container = {
+        "envFrom": [{"configMapRef": {"name": "c"}}],
+        "env": [{"name": "RADAR_REVIEW_SECURE_COOKIES", "value": ""}],
+    }
+    given = _given(b, container)
+    from ops.environment import required
+
+    missing = [n for n in required("review") if n not in given or given[n] == ""]
+    assert "RADAR_ES_URL" in missing and "RADAR_REVIEW_SECURE_COOKIES" in missing
