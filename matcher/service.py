@@ -32,12 +32,13 @@ from matcher.feed import BankFeed
 from matcher.metrics import MatcherMetrics
 from matcher.worker import Batch, MatchWorker
 from ops.health import HealthServer
-from store.base import HitStore
+from store.base import HitStore, StoreError
 from store.elastic import ElasticHitStore, ElasticSettings
 from wire import HASHES_TOPIC, HITS_TOPIC, REJECTED_TOPIC, Hit, utc_now
 
 log = logging.getLogger(__name__)
 _MAX_DEAD_LETTER_BYTES = 64 * 1024
+ROLLOVER_CHECK_SECONDS = 300.0  # how often each matcher asks whether the hit index is due
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,20 @@ class MatcherService:
     def stop(self, *_: Any) -> None:
         self.running = False
 
+    def maybe_rollover(self) -> str | None:
+        """Roll the hit index over if its conditions are met (``RADAR_ES_ROLLOVER_MAX_SIZE``...;
+        every matcher checks every ``ROLLOVER_CHECK_SECONDS``). A failure is logged and
+        counted, never fatal: the current write index keeps taking hits."""
+        rollover = getattr(self.hit_store, "rollover", None)
+        if rollover is None:
+            return None
+        try:
+            return rollover()  # type: ignore[no-any-return]
+        except StoreError as exc:
+            self.metrics.hit_store_errors.inc()
+            log.warning("hit index rollover failed: %s", exc)
+            return None
+
     def _deliver(self, batches: Sequence[tuple[Origin, Batch]], where: str) -> None:
         """Everything that must succeed before the batch's offsets may be committed: the
         hits stored first, then (once stored) the dead letters and hit events, each once."""
@@ -234,11 +249,15 @@ class MatcherService:
             "matcher up: group %s, bank of %d hashes", self.settings.group_id, len(self.worker.bank)
         )
         self.health.start()
+        rolled_at = 0.0
         try:
             while self.running:
                 self.health.beat()
                 self.run_once()
                 self.metrics.lag.refresh(self.consumer)  # at most every 10 s
+                if time.monotonic() - rolled_at >= ROLLOVER_CHECK_SECONDS:
+                    rolled_at = time.monotonic()
+                    self.maybe_rollover()
         finally:
             self.health.stop()
             self.consumer.close()

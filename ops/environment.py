@@ -103,6 +103,25 @@ ENVIRONMENT: dict[str, Setting] = _table(
         "replicas of the hit index (1 on a 3-node cluster): each overlay says",
         required=("matcher",),
     ),
+    Setting(
+        "RADAR_ES_ROLLOVER_MAX_SIZE",
+        _ES,
+        "",
+        "the matchers roll the hit index over at this primary shard size (e.g. 30gb; unset: "
+        "not by size)",
+    ),
+    Setting(
+        "RADAR_ES_ROLLOVER_MAX_AGE",
+        _ES,
+        "",
+        "... or at this age of the write index (e.g. 90d; unset: not by age)",
+    ),
+    Setting(
+        "RADAR_ES_ROLLOVER_MAX_DOCS",
+        _ES,
+        "0",
+        "... or at this many hits in it (0: not by count)",
+    ),
     # the crawler (crawler/service.py)
     Setting("RADAR_CRAWLER_GROUP", ("crawler",), "radar-crawlers", "the crawlers' consumer group"),
     Setting(

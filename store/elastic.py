@@ -1,8 +1,17 @@
 """The hit store on Elasticsearch: the same :class:`store.HitStore` contract as SQLite.
 
-Hits live in one index behind the alias ``<prefix>-hits`` (created from an index
+Hits live in indices behind the alias ``<prefix>-hits`` (created from an index
 template), so a mapping change is a reindex into a new index and an atomic alias swap,
-not an outage. Writes merge each sighting with the stored hit by the rules of
+not an outage. New hits go to the alias's write index; :meth:`ElasticHitStore.rollover`
+(the matchers call it, with the conditions of ``RADAR_ES_ROLLOVER_MAX_SIZE``,
+``..._MAX_AGE`` and ``..._MAX_DOCS``) starts a new one
+once the current one is old or large enough. A hit stays in the index it was created in:
+every read and update by id looks it up in all the alias's indices (real-time ``mget``),
+so a hit seen again after a rollover is merged where it is, never created twice (but for
+one race: a hit first seen by two matchers at the instant of a rollover, one writing
+before it and one after, is stored in both indices, and reads by id take the older).
+
+Writes merge each sighting with the stored hit by the rules of
 :mod:`store.sighting` (a replay changes nothing, an older record never rolls evidence
 back) and write conditionally on the document's sequence number, so concurrent matchers
 never lose an update; they return once Elasticsearch has acknowledged them, i.e. written
@@ -18,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
 
 from store.base import StoreError
 from store.hitquery import HitQuery
@@ -64,6 +73,17 @@ MAPPINGS: dict[str, Any] = {
 }
 
 
+_AGE_UNITS = ("d", "h", "m", "s")
+_SIZE_UNITS = ("tb", "gb", "mb", "kb", "b")
+
+
+def _quantity(value: str, units: tuple[str, ...]) -> bool:
+    """True if ``value`` is a positive whole number and one of ``units`` ("30d", "50gb")."""
+    unit = next((u for u in units if value.endswith(u)), None)
+    number = value[: -len(unit)] if unit else ""
+    return number.isdigit() and int(number) > 0
+
+
 def _count(raw: str, name: str) -> int:
     try:
         return int(raw)
@@ -85,6 +105,11 @@ class ElasticSettings:
     # Copies of each shard of the hit index beyond the primary: 0 on one node (the local
     # servers, a dev cluster), 1 or more on a cluster (RADAR_ES_REPLICAS).
     replicas: int = 0
+    # When the write index is rolled over (Elasticsearch's rollover conditions; "" or 0:
+    # not by that): an age such as "30d", a primary shard size such as "30gb", a count.
+    rollover_max_age: str = ""
+    rollover_max_size: str = ""
+    rollover_max_docs: int = 0
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
@@ -93,6 +118,25 @@ class ElasticSettings:
             raise ValueError(f"RADAR_ES_REPLICAS must be 0 to 10, got {self.replicas}")
         if bool(self.username) != bool(self.password):
             raise ValueError("RADAR_ES_USERNAME and RADAR_ES_PASSWORD go together")
+        for name, value, units in (
+            ("RADAR_ES_ROLLOVER_MAX_AGE", self.rollover_max_age, _AGE_UNITS),
+            ("RADAR_ES_ROLLOVER_MAX_SIZE", self.rollover_max_size, _SIZE_UNITS),
+        ):
+            if value and not _quantity(value, units):
+                raise ValueError(f"{name} must be a number and one of {units}, got {value!r}")
+        if self.rollover_max_docs < 0:
+            raise ValueError("RADAR_ES_ROLLOVER_MAX_DOCS must be 0 (off) or more")
+
+    def rollover_conditions(self) -> dict[str, Any]:
+        """Elasticsearch's rollover conditions ({} when rollover is off)."""
+        conditions: dict[str, Any] = {}
+        if self.rollover_max_age:
+            conditions["max_age"] = self.rollover_max_age
+        if self.rollover_max_size:
+            conditions["max_primary_shard_size"] = self.rollover_max_size
+        if self.rollover_max_docs:
+            conditions["max_docs"] = self.rollover_max_docs
+        return conditions
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ElasticSettings:
@@ -104,6 +148,11 @@ class ElasticSettings:
             ca_certs=env.get("RADAR_ES_CA_CERTS") or None,
             prefix=env.get("RADAR_ES_PREFIX", "radar"),
             replicas=_count(env.get("RADAR_ES_REPLICAS", "0"), "RADAR_ES_REPLICAS"),
+            rollover_max_age=env.get("RADAR_ES_ROLLOVER_MAX_AGE", ""),
+            rollover_max_size=env.get("RADAR_ES_ROLLOVER_MAX_SIZE", ""),
+            rollover_max_docs=_count(
+                env.get("RADAR_ES_ROLLOVER_MAX_DOCS", "0") or "0", "RADAR_ES_ROLLOVER_MAX_DOCS"
+            ),
         )
 
     def client(self, timeout: float = 30.0) -> Elasticsearch:
@@ -164,6 +213,41 @@ class ElasticHitStore:
     def refresh(self) -> None:
         self.es.indices.refresh(index=self.alias)
 
+    def rollover(self) -> str | None:
+        """Roll the alias over to a new write index if the settings' conditions are met;
+        the new index's name, or None (not due, or rollover off). Safe from several
+        matchers at once: Elasticsearch checks the conditions against the write index of
+        the moment, so a second caller finds the new, empty one not due."""
+        conditions = self.settings.rollover_conditions()
+        if not conditions:
+            return None
+        try:
+            answer = self.es.indices.rollover(alias=self.alias, conditions=conditions)
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"cannot roll the hit index over: {exc}") from exc
+        if not answer.get("rolled_over"):
+            return None
+        log.info("hit index rolled over to %s (%s)", answer["new_index"], answer["conditions"])
+        return str(answer["new_index"])
+
+    def indices(self) -> list[str]:
+        """The indices behind the alias, oldest first."""
+        try:
+            return sorted(self.es.indices.get_alias(name=self.alias))
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"cannot read the hit alias: {exc}") from exc
+
+    def _lookup(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored document of each id found, with ``_index``, ``_seq_no`` and
+        ``_primary_term``: a real-time ``mget`` in every index of the alias (a hit stays
+        where it was created)."""
+        docs = [{"_index": index, "_id": i} for index in self.indices() for i in ids]
+        found: dict[str, dict[str, Any]] = {}
+        for doc in self.es.mget(docs=docs)["docs"]:
+            if doc.get("found"):
+                found.setdefault(doc["_id"], doc)
+        return found
+
     def upsert_hits(self, hits: Sequence[Hit], attempts: int = 10) -> None:
         """Merge each sighting into its stored hit (:mod:`store.sighting`) by read, merge
         and conditional write (``if_seq_no``): a concurrent writer makes the write fail
@@ -182,13 +266,13 @@ class ElasticHitStore:
     def _write(self, pending: dict[str, Hit]) -> dict[str, Hit]:
         """One round: return the hits whose conditional write lost a race."""
         try:
-            found = self.es.mget(index=self.alias, ids=list(pending))["docs"]
+            found = self._lookup(list(pending))
             operations: list[dict[str, Any]] = []
-            for doc in found:
-                incoming = pending[doc["_id"]]
-                if not doc.get("found"):
+            for hit_id, incoming in pending.items():
+                doc = found.get(hit_id)
+                if doc is None:  # new: into the write index
                     operations += [
-                        {"create": {"_index": self.alias, "_id": incoming.id}},
+                        {"create": {"_index": self.alias, "_id": hit_id, "require_alias": True}},
                         _source(first_sighting(incoming), version=1),
                     ]
                     continue
@@ -197,9 +281,9 @@ class ElasticHitStore:
                 if merged is not None:
                     operations += [
                         {
-                            "index": {
-                                "_index": self.alias,
-                                "_id": incoming.id,
+                            "index": {  # where it is, even if no longer the write index
+                                "_index": doc["_index"],
+                                "_id": hit_id,
                                 "if_seq_no": doc["_seq_no"],
                                 "if_primary_term": doc["_primary_term"],
                             }
@@ -208,7 +292,7 @@ class ElasticHitStore:
                     ]
             if not operations:
                 return {}
-            response = self.es.bulk(operations=operations, require_alias=True)
+            response = self.es.bulk(operations=operations)
         except (ApiError, TransportError) as exc:
             raise StoreError(f"Elasticsearch write failed: {exc}") from exc
         lost: dict[str, Hit] = {}
@@ -246,9 +330,12 @@ class ElasticHitStore:
 
     def _get(self, hit_id: str) -> dict[str, Any]:
         try:
-            return dict(self.es.get(index=self.alias, id=hit_id))
-        except NotFoundError:
-            raise StoreError(f"no hit {hit_id!r}") from None
+            found = self._lookup([hit_id])
+        except (ApiError, TransportError) as exc:
+            raise StoreError(f"Elasticsearch read failed: {exc}") from exc
+        if hit_id not in found:
+            raise StoreError(f"no hit {hit_id!r}")
+        return found[hit_id]
 
     def hit_version(self, hit_id: str) -> int:
         return int(self._get(hit_id)["_source"]["version"])
@@ -264,7 +351,7 @@ class ElasticHitStore:
             )
         try:
             self.es.update(
-                index=self.alias,
+                index=current["_index"],
                 id=hit_id,
                 if_seq_no=current["_seq_no"],
                 if_primary_term=current["_primary_term"],

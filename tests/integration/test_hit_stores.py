@@ -213,3 +213,70 @@ def test_queries_and_aggregations(backend: Backend) -> None:
     assert store.hit_counts("status") == {"pending": 3}
     with pytest.raises(StoreError):
         store.hit_counts("image_url")
+
+
+def test_the_hit_index_rolls_over_and_each_hit_stays_where_it_was_created(
+    servers: Servers,
+) -> None:
+    """With RADAR_ES_ROLLOVER_MAX_DOCS=2, a rollover starts a new write index once the
+    current one holds 2 hits (a second rollover right after finds the new one not due).
+    A hit seen again, re-reviewed or read by id afterwards is the one in the old index:
+    nothing is created twice, and new hits go to the new index."""
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    env = {
+        "RADAR_ES_URL": servers.elasticsearch_url,
+        "RADAR_ES_PREFIX": prefix,
+        "RADAR_ES_ROLLOVER_MAX_DOCS": "2",
+    }
+    store = ElasticHitStore(ElasticSettings.from_env(env))
+    try:
+        store.ensure_index()
+        a, b = hit("https://a.example/a.jpg"), hit("https://a.example/b.jpg")
+        store.upsert_hits([a, b])
+        store.refresh()
+        assert store.rollover() == f"{store.alias}-000002"
+        assert store.rollover() is None
+        assert store.indices() == [f"{store.alias}-000001", f"{store.alias}-000002"]
+        store.upsert_hits([hit("https://a.example/a.jpg", fetched_at="2026-03-01T00:00:00Z")])
+        store.set_hit_status(a.id, "confirmed", store.hit_version(a.id))
+        c = hit("https://a.example/c.jpg")
+        store.upsert_hits([c])
+        store.ensure_index()  # a restarted matcher: mapping and replicas on every index
+        store.refresh()
+        by_url = {h.image_url: h for h in store.hits()}
+        assert len(by_url) == 3 and store.es.count(index=store.alias)["count"] == 3
+        assert (by_url[a.image_url].seen_count, by_url[a.image_url].status) == (2, "confirmed")
+        assert store.get_hit(a.id)[1] == 2  # the review version, read by id
+        counts = {index: store.es.count(index=index)["count"] for index in store.indices()}
+        assert counts == {f"{store.alias}-000001": 2, f"{store.alias}-000002": 1}
+    finally:
+        store.es.indices.delete(index=f"{store.alias}-*")
+
+
+def test_rollover_is_off_unless_configured_and_its_settings_are_checked(
+    servers: Servers,
+) -> None:
+    env = {
+        "RADAR_ES_URL": servers.elasticsearch_url,
+        "RADAR_ES_PREFIX": f"t-{uuid.uuid4().hex[:8]}",
+    }
+    store = ElasticHitStore(ElasticSettings.from_env(env))
+    try:
+        store.ensure_index()
+        store.upsert_hits([hit()])
+        store.refresh()
+        assert store.rollover() is None and len(store.indices()) == 1
+    finally:
+        store.es.indices.delete(index=f"{store.alias}-*")
+    good = ElasticSettings.from_env(
+        {"RADAR_ES_ROLLOVER_MAX_AGE": "30d", "RADAR_ES_ROLLOVER_MAX_SIZE": "30gb"}
+    )
+    assert good.rollover_conditions() == {"max_age": "30d", "max_primary_shard_size": "30gb"}
+    for name, value in (
+        ("RADAR_ES_ROLLOVER_MAX_AGE", "30 days"),
+        ("RADAR_ES_ROLLOVER_MAX_SIZE", "30"),
+        ("RADAR_ES_ROLLOVER_MAX_DOCS", "many"),
+        ("RADAR_ES_ROLLOVER_MAX_DOCS", "-1"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            ElasticSettings.from_env({name: value})

@@ -348,3 +348,22 @@ def test_a_missing_required_setting_is_caught() -> None:
 
     missing = [n for n in required("review") if n not in given or given[n] == ""]
     assert "RADAR_ES_URL" in missing and "RADAR_REVIEW_SECURE_COOKIES" in missing
+
+
+@pytest.mark.parametrize("name", [*kustomizations(), PLAYED])
+def test_each_overlay_says_how_its_hit_index_is_copied_and_rolled_over(name: str) -> None:
+    """The hit index's replicas and rollover come from each overlay's config, valid for
+    ElasticSettings: a cluster keeps a copy and rolls over by size, one node neither
+    copies nor (played locally) rolls over."""
+    from store.elastic import ElasticSettings
+
+    b = build(name)
+    settings = ElasticSettings.from_env(config(b))
+    if name == PLAYED:
+        assert settings.replicas == 0 and settings.rollover_conditions() == {}
+    elif b.flavour == "dev":
+        assert settings.replicas == 0
+        assert settings.rollover_conditions() == {"max_primary_shard_size": "1gb"}
+    else:
+        assert settings.replicas == 1
+        assert settings.rollover_conditions() == {"max_primary_shard_size": "30gb"}

@@ -280,3 +280,19 @@ def test_published_remembers_per_offset_until_committed() -> None:
     assert len(ledger) == 1
     ledger.publish(bus, events)  # type: ignore[arg-type]
     assert len(bus.sent) == 3  # offset 4 was forgotten once committed
+
+
+def test_a_failed_rollover_is_counted_and_matching_goes_on(db: store.SqlStore) -> None:
+    """The hit store refuses to roll over: the matcher logs and counts it and returns;
+    a store without rollover (SQLite) is left alone."""
+    matcher, _ = service(db, [], FakeBus())
+    assert matcher.maybe_rollover() is None  # FlakyStore over SQLite: no rollover
+
+    class Refusing:
+        def rollover(self) -> str | None:
+            raise store.StoreError("cluster read-only")
+
+    matcher.hit_store = Refusing()  # type: ignore[assignment]
+    before = matcher.metrics.hit_store_errors._value.get()
+    assert matcher.maybe_rollover() is None
+    assert matcher.metrics.hit_store_errors._value.get() == before + 1
