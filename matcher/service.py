@@ -178,7 +178,7 @@ class MatcherService:
         if rollover is None:
             return None
         try:
-            return rollover()  # type: ignore[no-any-return]
+            return rollover()
         except StoreError as exc:
             self.metrics.hit_store_errors.inc()
             log.warning("hit index rollover failed: %s", exc)
