@@ -168,20 +168,21 @@ class CrawlStateMixin:
         )
 
     def save_page_state(self, state: PageState) -> None:
-        with self._tx() as db:
-            db.execute(
-                replace_into("page_state"),
-                (
-                    state.target_id,
-                    state.url,
-                    state.etag,
-                    state.last_modified,
-                    state.sha256,
-                    as_json(state.images),
-                    as_json(state.links),
-                    state.fetched_at,
-                ),
-            )
+        # One statement, atomic on its own: no write transaction, whose global advisory
+        # lock on PostgreSQL would serialize every crawler's pages for nothing.
+        self._db.execute(
+            replace_into("page_state"),
+            (
+                state.target_id,
+                state.url,
+                state.etag,
+                state.last_modified,
+                state.sha256,
+                as_json(state.images),
+                as_json(state.links),
+                state.fetched_at,
+            ),
+        )
 
     def image_state(self, url: str) -> ImageState | None:
         row = self._db.execute("SELECT * FROM image_state WHERE url=?", (url,)).fetchone()
@@ -197,18 +198,18 @@ class CrawlStateMixin:
         )
 
     def save_image_state(self, state: ImageState) -> None:
-        with self._tx() as db:
-            db.execute(
-                replace_into("image_state"),
-                (
-                    state.url,
-                    state.etag,
-                    state.last_modified,
-                    state.sha256,
-                    state.hashes_json(),
-                    state.fetched_at,
-                ),
-            )
+        # One atomic statement, as save_page_state (once per image crawled).
+        self._db.execute(
+            replace_into("image_state"),
+            (
+                state.url,
+                state.etag,
+                state.last_modified,
+                state.sha256,
+                state.hashes_json(),
+                state.fetched_at,
+            ),
+        )
 
     # -- the distributed crawl's rounds (radar seed --wait) -----------------------------------
     def queue_round_pages(self, crawl_id: str, target_id: int, urls: list[str], now: str) -> None:
