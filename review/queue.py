@@ -3,7 +3,10 @@
 Works on any :class:`store.HitStore` (SQLite or Elasticsearch): the hit store answers
 the ordered query, the review store holds who claimed, decided, skipped or disputed.
 
-- Order: case priority (admin override, else the case's), match distance, age.
+- Order: case priority (admin override, else the case's), match distance, age. The
+  queue page may sort its table otherwise and search it (:class:`Filters`); the next
+  hit to review always follows this order. :func:`explain` and :func:`explain_next`
+  say the order in words, derived from the sort keys the store applies.
 - A hit is claimed by one analyst at a time, and only by one who can still vote on it
   (not after voting, not by an admin or for a settled or disputed hit); a user holds one
   claim at a time, and it ends with their vote or skip, when they open another hit,
@@ -12,6 +15,8 @@ the ordered query, the review store holds who claimed, decided, skipped or dispu
   disagreement opens a dispute for an admin, and the hit leaves the queue until then.
 - An analyst may undo their last vote within ``undo_minutes`` while the hit is not
   settled; an admin may re-open a settled hit, which is then reviewed afresh.
+- Anyone who can open a hit can keep a short note on it (:func:`add_note`): text
+  only, never a picture.
 - Exact duplicates (same SHA-256) of a confirmed hit can be voted on in bulk: one vote
   of that analyst on each, under the same consensus rule.
 """
