@@ -54,15 +54,8 @@ class ReviewError(Exception):
     """A review action that is refused; the text is shown to the analyst."""
 
 
-# The queue table's sort columns: query order -> the column's name on the page.
-SORTS = {
-    "priority": "priority",
-    "first_seen": "first seen",
-    "last_seen": "last seen",
-    "distance": "distance",
-    "seen_count": "times seen",
-    "site": "site",
-}
+# The queue table's sorts: every order of the hit store (store.hitquery.ORDERS).
+SORTS = tuple(ORDERS)
 # How each sort key reads in the page's explanation: (ascending, descending).
 _PHRASES = {
     "priority": ("case priority (lowest first)", "case priority (highest first)"),

@@ -104,7 +104,6 @@ def queue_page(
         total=total,
         offset=offset,
         filters=filters,
-        sorts=queue.SORTS,
         order=filters.explain(),
         next_order=queue.explain_next(),
         claims=claims,
