@@ -30,7 +30,7 @@ from ops.health import HealthServer
 from review import errors, queue
 from review.metrics import ReviewMetrics
 from review.proxy import FetchPool
-from review.routes import account, admin, noticing, reviewing
+from review.routes import account, admin, cases, noticing, reviewing
 from review.services import Services
 from review.settings import ReviewSettings
 from store.base import StoreError
@@ -38,7 +38,7 @@ from store.db import DatabaseError, answers
 
 log = logging.getLogger(__name__)
 READY_SECONDS = 2.0
-ROUTERS = (account.router, reviewing.router, noticing.router, admin.router)
+ROUTERS = (account.router, reviewing.router, cases.router, noticing.router, admin.router)
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

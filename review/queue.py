@@ -3,7 +3,10 @@
 Works on any :class:`store.HitStore` (SQLite or Elasticsearch): the hit store answers
 the ordered query, the review store holds who claimed, decided, skipped or disputed.
 
-- Order: case priority (admin override, else the case's), match distance, age.
+- Order: case priority (admin override, else the case's), match distance, age. The
+  queue page may sort its table otherwise and search it (:class:`Filters`); the next
+  hit to review always follows this order. :func:`explain` and :func:`explain_next`
+  say the order in words, derived from the sort keys the store applies.
 - A hit is claimed by one analyst at a time, and only by one who can still vote on it
   (not after voting, not by an admin or for a settled or disputed hit); a user holds one
   claim at a time, and it ends with their vote or skip, when they open another hit,
@@ -12,20 +15,24 @@ the ordered query, the review store holds who claimed, decided, skipped or dispu
   disagreement opens a dispute for an admin, and the hit leaves the queue until then.
 - An analyst may undo their last vote within ``undo_minutes`` while the hit is not
   settled; an admin may re-open a settled hit, which is then reviewed afresh.
+- Anyone who can open a hit can keep a short note on it (:func:`add_note`): text
+  only, never a picture.
 - Exact duplicates (same SHA-256) of a confirmed hit can be voted on in bulk: one vote
   of that analyst on each, under the same consensus rule.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from notices.confirmation import Confirmation
 from review.services import Services
 from store.base import StoreError
-from store.hitquery import HitQuery
-from store.review import Decision, User
+from store.hitquery import ORDERS, HitQuery, sort_keys
+from store.review import Decision, Note, User
 from wire import Hit
 
 DEFAULTS: dict[str, Any] = {
@@ -47,26 +54,95 @@ class ReviewError(Exception):
     """A review action that is refused; the text is shown to the analyst."""
 
 
+# The queue table's sorts: every order of the hit store (store.hitquery.ORDERS).
+SORTS = tuple(ORDERS)
+# How each sort key reads in the page's explanation: (ascending, descending).
+_PHRASES = {
+    "priority": ("case priority (lowest first)", "case priority (highest first)"),
+    "first_seen": ("first seen (oldest first)", "first seen (newest first)"),
+    "last_seen": ("last seen (oldest first)", "last seen (newest first)"),
+    "distance": ("closest match first", "farthest match first"),
+    "seen_count": ("times seen (fewest first)", "times seen (most first)"),
+    "site": ("site (A to Z)", "site (Z to A)"),
+}
+SKIP_MINUTES = 60
+NOTE_MAX = 1000
+# A note holds words: an inline picture (data: URI) or a long encoded blob is refused.
+_PICTURE = re.compile(r"data:[^,\s]*;base64|[A-Za-z0-9+/=]{256,}", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
+    """What the queue page shows: the filters, the search and the table's sort
+    (``direction`` "asc" or "desc", "" for the sort's usual direction)."""
+
     case: str = ""
     site: str = ""
     status: str = "pending"
+    search: str = ""
+    sort: str = "priority"
+    direction: str = ""
 
     def query(self, **kwargs: Any) -> HitQuery:
         return HitQuery(
             case_ids=(self.case,) if self.case else (),
             sites=(self.site,) if self.site else (),
             statuses=(self.status,) if self.status else (),
+            search=self.search,
+            order=self.sort,
+            descending=None if not self.direction else self.direction == "desc",
             **kwargs,
         )
 
-    def params(self) -> str:
-        return "&".join(
-            f"{k}={v}"
-            for k, v in (("case", self.case), ("site", self.site), ("status", self.status))
-            if v
-        )
+    def params(self, **changes: str) -> str:
+        """The filters as a query string (URL-encoded), with ``changes`` applied; values
+        at their default are left out."""
+        values = {
+            "case": self.case,
+            "site": self.site,
+            "status": self.status,
+            "q": self.search,
+            "sort": self.sort,
+            "dir": self.direction,
+            **changes,
+        }
+        if values["sort"] == "priority":
+            values["sort"] = ""
+        return urlencode([(k, v) for k, v in values.items() if v])
+
+    def descending(self) -> bool:
+        return self.query().is_descending
+
+    def sort_params(self, sort: str) -> str:
+        """The query string of the column header ``sort``: the same filters and search,
+        sorted by ``sort`` (the other way round if it is the current sort), first page."""
+        if sort == self.sort:
+            direction = "asc" if self.descending() else "desc"
+        else:
+            direction = "desc" if ORDERS[sort][0] else "asc"
+        return self.params(sort=sort, dir=direction)
+
+    def explain(self) -> str:
+        """The table's order in one sentence, from the sort keys the store applies."""
+        return explain(self.query())
+
+
+def explain(query: HitQuery) -> str:
+    """``query``'s order in words, e.g. "Sorted by case priority (highest first), then
+    closest match first, then first seen (oldest first)." (the id tie-break left out)."""
+    parts = [_PHRASES[c][d] for c, d in sort_keys(query) if c != "id"]
+    return "Sorted by " + ", then ".join(parts) + "."
+
+
+def explain_next() -> str:
+    """How ``Start reviewing`` picks the next hit (:func:`next_hit`), in one sentence."""
+    order = explain(HitQuery()).removeprefix("Sorted by ").rstrip(".")
+    return (
+        f"Start reviewing takes the first pending hit by {order}, leaving out hits you"
+        f" decided, hits you skipped in the last {SKIP_MINUTES} minutes, hits another"
+        " analyst is reviewing and disputed hits; it keeps the case and site filters but"
+        " not the sort or search."
+    )
 
 
 def settings(services: Services) -> dict[str, Any]:
@@ -121,7 +197,7 @@ def page(services: Services, filters: Filters, limit: int = 50, offset: int = 0)
 
 def next_hit(services: Services, username: str, filters: Filters) -> Hit | None:
     """Claim and return the first pending hit this analyst may review, or None."""
-    query = Filters(filters.case, filters.site, "pending").query(
+    query = Filters(filters.case, filters.site).query(
         priorities=priorities(services), exclude_ids=hidden_for(services, username), limit=20
     )
     for hit in services.hits.find_hits(query):
@@ -311,3 +387,18 @@ def resolve(services: Services, username: str, hit_id: str, decision: str, note:
         raise ReviewError("say why (the note is kept in the audit log)")
     services.review.resolve_dispute(hit_id, username, decision, note.strip(), services.now())
     set_status(services, hit_id, decision)
+
+
+def add_note(services: Services, username: str, hit_id: str, text: str) -> Note:
+    """Keep a note of ``username`` on ``hit_id``: at most ``NOTE_MAX`` characters of
+    text, never a picture (a ``data:`` URI or a long encoded blob is refused). ReviewError
+    when it is empty, too long or holds a picture; the stored note otherwise."""
+    text = text.replace("\r\n", "\n").strip()
+    if not text:
+        raise ReviewError("write something first")
+    if len(text) > NOTE_MAX:
+        raise ReviewError(f"a note is at most {NOTE_MAX} characters ({len(text)} given)")
+    if _PICTURE.search(text):
+        raise ReviewError("a note holds words, not pictures: remove the encoded image")
+    services.hits.get_hit(hit_id)  # StoreError for an unknown hit
+    return services.review.add_note(Note(hit_id, username, text, services.now()))

@@ -30,7 +30,7 @@ from typing import Any
 from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
 
 from store.base import StoreError
-from store.hitquery import HitQuery
+from store.hitquery import SEARCH_FIELDS, HitQuery, search_pattern, sort_keys
 from store.models import HIT_STATUSES
 from store.sighting import first_sighting, merge
 from wire import Hit
@@ -376,33 +376,19 @@ class ElasticHitStore:
 
     def find_hits(self, query: HitQuery) -> list[Hit]:
         """Priority order without scripts (not every cluster has Painless): one search
-        per distinct case priority, highest first, paged across the groups."""
+        per distinct case priority, highest first (lowest first when ascending), paged
+        across the groups."""
         if query.limit == 0:
             return []
         if query.order != "priority":
-            column = "first_seen" if query.order == "newest" else "last_seen"
-            return self._search(
-                _bool(query), [{column: "desc"}, {"id": "asc"}], query.offset, query.limit
-            )
-        by_priority: dict[int, list[str]] = {}
-        for case_id, priority in query.priorities.items():
-            by_priority.setdefault(int(priority), []).append(case_id)
-        ranked = sorted(set(by_priority) | {0}, reverse=True)
-        others = [c for p, cases in by_priority.items() if p != 0 for c in cases]
-        sort = [{"distance": "asc"}, {"first_seen": "asc"}, {"id": "asc"}]
+            return self._search(_bool(query), _sort(query), query.offset, query.limit)
         skip, want, out = query.offset, query.limit, []
-        for priority in ranked:
-            group = _bool(query)
-            if priority == 0:
-                if others:
-                    group["bool"]["must_not"].append({"terms": {"case_id": others}})
-            else:
-                group["bool"]["filter"].append({"terms": {"case_id": by_priority[priority]}})
+        for group in priority_groups(query):
             size = self._count(group)
             if skip >= size:
                 skip -= size
                 continue
-            found = self._search(group, sort, skip, min(want, size - skip))
+            found = self._search(group, _sort(query), skip, min(want, size - skip))
             out += found
             want -= len(found)
             skip = 0
@@ -441,8 +427,47 @@ def _bool(query: HitQuery) -> dict[str, Any]:
     ]
     if query.content_sha256 is not None:
         filters.append({"term": {"content_sha256": query.content_sha256}})
+    if text := search_pattern(query.search):
+        pattern = "*" + text.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?") + "*"
+        filters.append(
+            {
+                "bool": {
+                    "should": [
+                        {"wildcard": {f: {"value": pattern, "case_insensitive": True}}}
+                        for f in SEARCH_FIELDS
+                    ],
+                    "minimum_should_match": 1,
+                }
+            }
+        )
     must_not = [{"terms": {"id": list(query.exclude_ids)}}] if query.exclude_ids else []
     return {"bool": {"filter": filters, "must_not": must_not}}
+
+
+def priority_groups(query: HitQuery) -> list[dict[str, Any]]:
+    """The ``bool`` queries of a priority-ordered query, one per distinct case priority
+    in the order they are read: highest priority first (lowest first when ascending);
+    priority 0 is every case ``query.priorities`` does not name."""
+    by_priority: dict[int, list[str]] = {}
+    for case_id, priority in query.priorities.items():
+        by_priority.setdefault(int(priority), []).append(case_id)
+    others = [c for p, cases in by_priority.items() if p != 0 for c in cases]
+    groups = []
+    for priority in sorted(set(by_priority) | {0}, reverse=query.is_descending):
+        group = _bool(query)
+        if priority == 0:
+            if others:
+                group["bool"]["must_not"].append({"terms": {"case_id": sorted(others)}})
+        else:
+            group["bool"]["filter"].append({"terms": {"case_id": by_priority[priority]}})
+        groups.append(group)
+    return groups
+
+
+def _sort(query: HitQuery) -> list[dict[str, str]]:
+    """The search's sort of :func:`store.hitquery.sort_keys` (in a priority order, the
+    keys within one priority group)."""
+    return [{c: "desc" if d else "asc"} for c, d in sort_keys(query) if c != "priority"]
 
 
 def _source(hit: Hit, version: int) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Review state: users, sessions, sign-in failures and lock-outs, the audit log, claims,
-decisions, disputes, exposure.
+decisions, disputes, skips, notes on hits, exposure.
 
 The hits themselves stay in the hit store (SQLite or Elasticsearch); everything here is
 keyed by hit id, so the review queue works the same on both. :class:`ReviewStore` is the
@@ -75,6 +75,17 @@ class Dispute:
     resolution: str | None = None
     note: str | None = None
     resolved_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A note someone wrote on a hit (text only)."""
+
+    hit_id: str
+    username: str
+    text: str
+    at: str
+    id: int = 0
 
 
 class ReviewStore(Protocol):
@@ -161,6 +172,23 @@ class ReviewStore(Protocol):
     def disputes(self, open_only: bool = True) -> list[Dispute]: ...
     def skip(self, hit_id: str, username: str, until: str) -> None: ...
     def skipped(self, username: str, now: str) -> set[str]: ...
+    def skips(self, username: str, now: str, hit_ids: Sequence[str]) -> dict[str, str]:
+        """Of ``hit_ids``, those ``username`` skipped and that are still skipped at
+        ``now``: hit id -> when the skip ends."""
+        ...
+
+    def add_note(self, note: Note) -> Note:
+        """Store ``note`` (its ``id`` is ignored); the stored note, with its id."""
+        ...
+
+    def notes(self, hit_id: str) -> list[Note]:
+        """The hit's notes, oldest first; empty if it has none."""
+        ...
+
+    def note_counts(self, hit_ids: Sequence[str]) -> dict[str, int]:
+        """How many notes each of ``hit_ids`` has (hits without notes are left out)."""
+        ...
+
     def record_reveal(self, username: str, hit_id: str, at: str) -> None: ...
     def spend_reveal(
         self, username: str, hit_id: str, at: str, since: str, limit: int
@@ -510,6 +538,43 @@ class SqlReviewStore(Database):
             "SELECT hit_id FROM review_skips WHERE username=? AND until > ?", (username, now)
         )
         return {r[0] for r in rows}
+
+    def skips(self, username: str, now: str, hit_ids: Sequence[str]) -> dict[str, str]:
+        if not hit_ids:
+            return {}
+        marks = ",".join("?" * len(hit_ids))
+        rows = self._db.execute(
+            f"SELECT hit_id, until FROM review_skips WHERE username=? AND until > ? "
+            f"AND hit_id IN ({marks})",
+            (username, now, *hit_ids),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    # -- notes ----------------------------------------------------------------------------
+    def add_note(self, note: Note) -> Note:
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO review_notes (hit_id,username,at,text) VALUES (?,?,?,?) RETURNING id",
+                (note.hit_id, note.username, note.at, note.text),
+            )
+            (note_id,) = cursor.fetchone()
+        return Note(note.hit_id, note.username, note.text, note.at, int(note_id))
+
+    def notes(self, hit_id: str) -> list[Note]:
+        rows = self._db.execute(
+            "SELECT * FROM review_notes WHERE hit_id=? ORDER BY at, id", (hit_id,)
+        )
+        return [Note(r["hit_id"], r["username"], r["text"], r["at"], r["id"]) for r in rows]
+
+    def note_counts(self, hit_ids: Sequence[str]) -> dict[str, int]:
+        if not hit_ids:
+            return {}
+        marks = ",".join("?" * len(hit_ids))
+        rows = self._db.execute(
+            f"SELECT hit_id, COUNT(*) FROM review_notes WHERE hit_id IN ({marks}) GROUP BY hit_id",
+            tuple(hit_ids),
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
     # -- exposure and settings --------------------------------------------------------------
     def record_reveal(self, username: str, hit_id: str, at: str) -> None:

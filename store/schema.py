@@ -295,6 +295,16 @@ review_login_failures = Table(
     Index("review_login_failures_key", "key", "at"),
 )
 review_lockouts = Table("review_lockouts", metadata, _t("key", primary_key=True), _t("until"))
+review_notes = Table(  # analysts' notes on a hit: text only, never a picture
+    "review_notes",
+    metadata,
+    _id(),
+    _t("hit_id"),
+    _t("username"),
+    _t("at"),
+    _t("text"),
+    Index("review_notes_hit", "hit_id", "at"),
+)
 
 # -- notices (store.notices) --------------------------------------------------------------------
 notice_contacts = Table(

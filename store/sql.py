@@ -18,7 +18,7 @@ from hashing import MatchRule
 from store.base import StoreError
 from store.crawlstate import CrawlStateMixin, target_of
 from store.db import Database, IntegrityError
-from store.hitquery import HitQuery
+from store.hitquery import SEARCH_FIELDS, HitQuery, search_pattern, sort_keys
 from store.models import (
     HIT_STATUSES,
     Case,
@@ -304,6 +304,7 @@ class SqlStore(Database, CrawlStateMixin):
 
     def find_hits(self, query: HitQuery) -> list[Hit]:
         where, args = _where(query)
+        select = "SELECT * FROM hits"
         if query.order == "priority":
             cases = list(query.priorities.items())
             priority = (
@@ -312,11 +313,13 @@ class SqlStore(Database, CrawlStateMixin):
                 else "0"
             )
             args = [*(v for pair in cases for v in pair), *args]
-            order = "priority DESC, distance ASC, first_seen ASC, id ASC"
             select = f"SELECT *, {priority} AS priority FROM hits"
-        else:
-            column = "first_seen" if query.order == "newest" else "last_seen"
-            order, select = f"{column} DESC, id ASC", "SELECT * FROM hits"
+        # Sites sort by code point on both backends, as in Elasticsearch, whatever the
+        # PostgreSQL database's locale.
+        site = 'site COLLATE "C"' if self.dialect == "postgresql" else "site"
+        order = ", ".join(
+            f"{site if c == 'site' else c} {'DESC' if d else 'ASC'}" for c, d in sort_keys(query)
+        )
         rows = self._db.execute(
             f"{select}{where} ORDER BY {order} LIMIT ? OFFSET ?",
             (*args, query.limit, query.offset),
@@ -346,6 +349,14 @@ def _where(query: HitQuery) -> tuple[str, list[Any]]:
     if query.content_sha256 is not None:
         clauses.append("content_sha256=?")
         args.append(query.content_sha256)
+    if text := search_pattern(query.search):
+        # LIKE with '!' escaping the wildcards typed; LOWER on both backends (PostgreSQL's
+        # LIKE minds case, SQLite's only for non-ASCII letters).
+        like = "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+        clauses.append(
+            "(" + " OR ".join(f"LOWER({c}) LIKE ? ESCAPE '!'" for c in SEARCH_FIELDS) + ")"
+        )
+        args += [like] * len(SEARCH_FIELDS)
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from review import errors, queue
@@ -17,7 +17,7 @@ from review.proxy import FetchPool, busy, show
 from review.queue import Filters, ReviewError
 from review.web import audit, redirect, render, services
 from store.base import StoreError
-from store.hitquery import HitQuery
+from store.hitquery import SEARCH_MAX, HitQuery
 
 router = APIRouter()
 GRANT_SECONDS = 60
@@ -44,10 +44,26 @@ class Grants:
         return grant is not None and grant[:2] == (username, hit_id) and grant[2] > time.monotonic()
 
 
-def _filters(case: str = "", site: str = "", status: str = "pending") -> Filters:
+def _filters(
+    case: str = "",
+    site: str = "",
+    status: str = "pending",
+    q: str = "",
+    sort: str = "priority",
+    direction: str = "",
+) -> Filters:
+    """The queue's filters from a request; anything unknown falls back to its default, a
+    search is cut to the store's limit."""
     if status not in ("", "pending", "confirmed", "rejected"):
         status = "pending"
-    return Filters(case.strip(), site.strip(), status)
+    return Filters(
+        case.strip(),
+        site.strip(),
+        status,
+        q.strip()[:SEARCH_MAX],
+        sort if sort in queue.SORTS else "priority",
+        direction if direction in ("asc", "desc") else "",
+    )
 
 
 def _hit(request: Request, hit_id: str):
@@ -64,15 +80,20 @@ def queue_page(
     case: str = "",
     site: str = "",
     status: str = "pending",
+    q: str = "",
+    sort: str = "priority",
+    direction: Annotated[str, Query(alias="dir")] = "",
     offset: int = 0,
 ) -> Response:
     s = services(request)
-    filters = _filters(case, site, status)
+    me = session.user.username
+    filters = _filters(case, site, status, q, sort, direction)
     hits = queue.page(s, filters, limit=50, offset=max(0, offset))
     total = s.hits.count_hits(filters.query())
     now = s.now()
+    ids = [h.id for h in hits]
     claims = {h.id: s.review.claim_of(h.id, now) for h in hits}
-    votes = {h.id: len(s.review.decisions(h.id)) for h in hits}
+    decisions = {h.id: s.review.decisions(h.id) for h in hits}
     disputed = {d.hit_id for d in s.review.disputes()}
     audit(request, session, "view queue", filters.params())
     return render(
@@ -83,18 +104,21 @@ def queue_page(
         total=total,
         offset=offset,
         filters=filters,
+        order=filters.explain(),
+        next_order=queue.explain_next(),
         claims=claims,
-        votes=votes,
+        votes={i: len(d) for i, d in decisions.items()},
+        my_votes={i: v.decision for i, d in decisions.items() for v in d if v.username == me},
+        my_skips=s.review.skips(me, now, ids),
+        notes=s.review.note_counts(ids),
         disputed=disputed,
         consensus=queue.settings(s)["consensus"],
         cases=s.cases.list_cases(),
         sites=sorted(s.hits.hit_counts("site")),
         priorities=queue.priorities(s),
-        mine=s.review.decision_counts(s.day_start()).get(session.user.username, {}),
+        mine=s.review.decision_counts(s.day_start()).get(me, {}),
         available=s.hits.count_hits(
-            Filters(filters.case, filters.site).query(
-                exclude_ids=queue.hidden_for(s, session.user.username)
-            )
+            Filters(filters.case, filters.site).query(exclude_ids=queue.hidden_for(s, me))
         ),
     )
 
@@ -155,6 +179,8 @@ def item(
         filters=_filters(case, site),
         prefs=session.user.prefs,
         resume=resume,
+        notes=s.review.notes(hit_id),
+        note_max=queue.NOTE_MAX,
     )
     if resume is not None:  # offered once: a reload shows the normal page
         response.delete_cookie(errors.RESUME, path="/")
@@ -268,9 +294,34 @@ def skip(
     site: Annotated[str, Form()] = "",
 ) -> Response:
     s = services(request)
-    s.review.skip(hit_id, session.user.username, s.later(60))
+    s.review.skip(hit_id, session.user.username, s.later(queue.SKIP_MINUTES))
     audit(request, session, "skip", hit_id)
-    return redirect(f"/review/next?{_filters(case, site).params()}", "Skipped for an hour.")
+    return redirect(
+        f"/review/next?{_filters(case, site).params()}",
+        f"Skipped for {queue.SKIP_MINUTES} minutes.",
+    )
+
+
+@router.post("/review/hits/{hit_id}/notes")
+def add_note(
+    request: Request,
+    session: Reviewer,
+    hit_id: str,
+    text: Annotated[str, Form()] = "",
+    case: Annotated[str, Form()] = "",
+    site: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep a note on the hit (anyone who can open it); it goes to the audit log too."""
+    s = services(request)
+    _hit(request, hit_id)
+    params = _filters(case, site).params()
+    back = f"/review/hits/{hit_id}" + (f"?{params}" if params else "")
+    try:
+        note = queue.add_note(s, session.user.username, hit_id, text)
+    except ReviewError as exc:
+        return redirect(back, f"Note not kept: {exc}")
+    audit(request, session, "add note", hit_id, note.text)
+    return redirect(back + "#notes", "Note kept.")
 
 
 @router.post("/review/hits/{hit_id}/bulk")

@@ -55,6 +55,14 @@ QUERIES = [
     HitQuery(priorities={"case-b": 7}, statuses=("pending",), limit=3, offset=2),
     HitQuery(order="newest", case_ids=("case-a",)),
     HitQuery(order="last_seen", sites=("127.0.0.1",), exclude_ids=()),
+    # the queue page's sorts, either way, and its search (store/hitquery.py)
+    HitQuery(priorities={"case-a": 2, "case-b": 1}, descending=False, limit=4, offset=1),
+    HitQuery(order="distance", descending=True),
+    HitQuery(order="seen_count"),
+    HitQuery(order="first_seen", descending=False, limit=3, offset=3),
+    HitQuery(order="site", search="IMG/", priorities={"case-b": 3}),
+    HitQuery(search="ref-3", statuses=("pending",)),
+    HitQuery(search="100%_*?"),
 ]
 
 
@@ -66,6 +74,7 @@ def test_elasticsearch_answers_hit_queries_like_sqlite(
     for q in [
         *QUERIES,
         HitQuery(exclude_ids=(env.hits[0].id,), content_sha256=env.hits[4].content_sha256),
+        HitQuery(search=env.hits[2].id[5:20].upper(), order="last_seen"),
     ]:
         assert [h.id for h in es.find_hits(q)] == [h.id for h in sqlite.find_hits(q)], q
         assert es.count_hits(q) == sqlite.count_hits(q)

@@ -119,7 +119,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, kodak: list[Path]) -> Iterato
 def pages(env: Env, username: str, notice_id: int) -> list[str]:
     host = env.hits[0].site
     return {
-        "ana": ["/review", f"/review/hits/{env.hits[2].id}", "/review/mine", "/prefs"],
+        "ana": [
+            "/review",
+            f"/review/hits/{env.hits[2].id}",
+            "/review/mine",
+            "/prefs",
+            "/review/cases/case-a",
+        ],
         "lea": [
             "/notices",
             f"/notices/{notice_id}",
@@ -127,6 +133,7 @@ def pages(env: Env, username: str, notice_id: int) -> list[str]:
             "/contacts",
             "/dashboard",
             f"/dashboard/hosts/{host}",
+            "/review/cases/case-b",
         ],
         "adm": [
             "/admin/disputes",

@@ -94,6 +94,7 @@ def test_older_stores_get_pass_gates_by_kind(tmp_path: Path) -> None:
     with sqlite3.connect(at_0002) as db:
         db.execute("ALTER TABLE targets DROP COLUMN pass_gates")
         db.execute("DROP TABLE round_pages")  # revision 0004's
+        db.execute("DROP TABLE review_notes")  # revision 0005's
         db.execute("UPDATE alembic_version SET version_num = '0002'")
         db.execute(
             "INSERT INTO cases VALUES ('old', 'Old case', 31, 6, 50, 1, 0, '2025-01-01T00:00:00Z')"
