@@ -7,6 +7,7 @@ import collections
 import multiprocessing
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,13 +32,16 @@ Route = Reply | Callable[[str, dict[str, str]], Reply]
 class FixtureServer:
     """Serves ``routes`` (path with query -> Reply, or a function of (path, request
     headers) -> Reply; ``prefix:`` keys match by prefix) on ``host``, port 0. Counts
-    every request in ``requests``. An IPv6 ``host`` (``::1``) listens on IPv6 only."""
+    every request in ``requests`` and logs each answer in ``answered`` as
+    ``(time.monotonic() when sent, path, status)``. An IPv6 ``host`` (``::1``) listens
+    on IPv6 only."""
 
     def __init__(self, routes: dict[str, Route], host: str = "127.0.0.1") -> None:
         self.routes = routes
         self.host = host
         self.requests: collections.Counter[str] = collections.Counter()
         self.headers_seen: list[tuple[str, dict[str, str]]] = []
+        self.answered: list[tuple[float, str, int]] = []
         self._httpd: ThreadingHTTPServer | None = None
 
     @property
@@ -74,6 +78,7 @@ class FixtureServer:
                     self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
+                server.answered.append((time.monotonic(), self.path, reply.status))
 
             def log_message(self, *args: Any) -> None:
                 pass
