@@ -14,8 +14,10 @@ also when navigation or scrolling fails; ``RADAR_BROWSER_MAX_PAGES`` caps the pa
 open at once (default 2: this is a 2-core machine's browser), across all targets: every
 rendered page goes through one download slot (:data:`BROWSER_SLOT`). Each target has its
 own browser context (``playwright_context``), so cookies, such as those set by answering
-an age gate (:func:`pass_gate`), stay the target's; a crawler keeps the context of each
-browser target it has crawled for its lifetime.
+an age gate (:func:`pass_gate`), stay the target's. ``RADAR_BROWSER_MAX_CONTEXTS``
+(default 4) bounds the contexts open at once; a context is closed as soon as its target
+has no page left in this crawler, and popups are closed as they open
+(:mod:`crawler.contexts`, applied by the scheduler).
 """
 
 from __future__ import annotations
@@ -81,7 +83,9 @@ def chromium_path() -> str:
     return path
 
 
-def browser_settings(max_pages: int = 2, navigation_timeout: float = 30.0) -> dict[str, Any]:
+def browser_settings(
+    max_pages: int = 2, navigation_timeout: float = 30.0, max_contexts: int = 4
+) -> dict[str, Any]:
     """Scrapy settings that route ``meta['playwright']`` requests to Chromium. Binds the
     browser's proxy socket now (its port goes into the launch options); the
     :class:`BrowserNetwork` extension serves it while the crawl runs."""
@@ -99,11 +103,13 @@ def browser_settings(max_pages: int = 2, navigation_timeout: float = 30.0) -> di
             "proxy": {"server": f"http://127.0.0.1:{port}"},
             "timeout": 60_000,
         },
-        # One context per target (its cookies are its own): the frontier crawler sees
-        # many targets, so contexts are not capped (a cap would block the next target
-        # until a context closed, and none ever does); the pages open at once are
-        # capped by the one download slot every rendered page goes through.
+        # One context per target (its cookies are its own). scrapy-playwright's own cap
+        # would make a page wait for a context inside the download handler, holding a
+        # download slot; the scheduler caps them instead (RADAR_BROWSER_MAX_CONTEXTS,
+        # crawler/contexts.py) and closes each once its target is idle. The pages open
+        # at once are capped by the one download slot every rendered page goes through.
         "PLAYWRIGHT_MAX_CONTEXTS": 0,
+        "RADAR_BROWSER_MAX_CONTEXTS": max_contexts,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": max_pages,
         "DOWNLOAD_SLOTS": {BROWSER_SLOT: {"concurrency": max_pages}},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout * 1000,

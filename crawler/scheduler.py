@@ -24,30 +24,47 @@ import heapq
 import itertools
 import logging
 import time
+from collections import Counter, OrderedDict, deque
 from typing import Any
 
 from scrapy.core.scheduler import Scheduler
 from scrapy.utils.asyncio import CallLaterResult, call_later
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 
 from crawler.backoff import DELAY_KEY
+from crawler.contexts import BrowserContexts, context_of
 
 log = logging.getLogger(__name__)
 
 
 class HoldingScheduler(Scheduler):
     """Scrapy's scheduler (priorities, dupefilter, stats) with a time-ordered heap of
-    delayed retries. ``next_request`` never blocks: it returns a due held request or
-    the next queued one, or None."""
+    delayed retries and, in a crawl with a browser (``RADAR_BROWSER_MAX_CONTEXTS``
+    set), the pages waiting for a browser context (:mod:`crawler.contexts`).
+    ``next_request`` never blocks: it returns a due held request, a page whose context
+    was just admitted, or the next queued request, or None."""
 
     def open(self, spider: Any) -> Any:
         self._held: list[tuple[float, int, Any]] = []  # (due, sequence, request)
         self._sequence = itertools.count()
         self._timer: CallLaterResult | None = None
         self._timer_due = float("inf")
+        limit = self.crawler.settings.getint("RADAR_BROWSER_MAX_CONTEXTS", 0) if self.crawler else 0
+        self.contexts = BrowserContexts(limit, self.stats, self._nudge) if limit else None
+        self._queued: Counter[str] = Counter()  # context -> its requests queued or held here
+        self._waiting: OrderedDict[str, list[Any]] = OrderedDict()  # for a context, in order
+        self._ready: deque[Any] = deque()  # admitted to their context, not yet handed out
         return super().open(spider)
 
     # -- in ---------------------------------------------------------------------------------
     def enqueue_request(self, request: Any) -> bool:
+        accepted = self._enqueue(request)
+        name = context_of(request) if self.contexts is not None else None
+        if accepted and name is not None:
+            self._queued[name] += 1
+        return accepted
+
+    def _enqueue(self, request: Any) -> bool:
         delay = float(request.meta.pop(DELAY_KEY, 0.0) or 0.0)
         if delay <= 0:
             return super().enqueue_request(request)
@@ -66,10 +83,28 @@ class HoldingScheduler(Scheduler):
     # -- out --------------------------------------------------------------------------------
     def next_request(self) -> Any:
         self._release_due()
-        return super().next_request()
+        if self.contexts is None:
+            return super().next_request()
+        self._close_idle_contexts()
+        self._admit_waiting()
+        if self._ready:
+            return self._ready.popleft()
+        while (request := super().next_request()) is not None:
+            name = context_of(request)
+            if name is None:
+                return request
+            self._queued[name] -= 1
+            if self.contexts.admits(name):
+                self.contexts.admit(name, request)
+                return request
+            self._waiting.setdefault(name, []).append(request)
+            assert self.stats is not None
+            self.stats.inc_value("radar/browser/contexts_waited")
+        return None
 
     def __len__(self) -> int:
-        return super().__len__() + len(self._held)
+        waiting = sum(len(requests) for requests in self._waiting.values())
+        return super().__len__() + len(self._held) + waiting + len(self._ready)
 
     def has_pending_requests(self) -> bool:
         return len(self) > 0
@@ -87,7 +122,52 @@ class HoldingScheduler(Scheduler):
                 len(self._held),
             )
             self._held.clear()
-        return super().close(reason)
+        waiting = sum(len(requests) for requests in self._waiting.values()) + len(self._ready)
+        if waiting:
+            assert self.stats is not None
+            self.stats.inc_value("radar/scheduler/dropped_at_close", waiting)
+            log.warning("crawl closed (%s) with %d pages waiting for a browser", reason, waiting)
+            self._waiting.clear()
+            self._ready.clear()
+        closed = super().close(reason)
+        if self.contexts is None or not self.contexts.closing:
+            return closed
+        return deferred_from_coro(self._contexts_closed(closed))
+
+    async def _contexts_closed(self, closed: Any) -> None:
+        if closed is not None:
+            await maybe_deferred_to_future(closed)
+        assert self.contexts is not None
+        await self.contexts.wait_closed()
+
+    # -- browser contexts ---------------------------------------------------------------------
+    def _close_idle_contexts(self) -> None:
+        """Close each admitted context none of whose pages is queued, held, waiting,
+        ready or in progress."""
+        assert self.contexts is not None
+        busy = {context_of(r) for r in self._in_progress()} | {context_of(r) for r in self._ready}
+        for name in list(self.contexts.admitted):
+            if not self._queued[name] and name not in busy and name not in self._waiting:
+                del self._queued[name]
+                self.contexts.close(name)
+
+    def _admit_waiting(self) -> None:
+        """Hand the pages of the longest-waiting contexts on, while contexts are free."""
+        assert self.contexts is not None
+        while self._waiting:
+            name = next(iter(self._waiting))
+            if not self.contexts.admits(name):
+                return
+            for request in self._waiting.pop(name):
+                self.contexts.admit(name, request)
+                self._ready.append(request)
+
+    def _in_progress(self) -> set[Any]:
+        """The requests the engine has taken from here and not yet finished (downloaded
+        and their callbacks' output scheduled). Scrapy keeps them in its engine's slot
+        (``_slot.inprogress``), which has no public name."""
+        slot = getattr(self.crawler.engine, "_slot", None) if self.crawler else None
+        return set(slot.inprogress) if slot is not None else set()
 
     # -- the heap -----------------------------------------------------------------------------
     def _release_due(self) -> None:
@@ -120,9 +200,13 @@ class HoldingScheduler(Scheduler):
 
     def _wake(self) -> None:
         self._timer, self._timer_due = None, float("inf")
+        self._nudge()
+
+    def _nudge(self) -> None:
         # The engine's own loop (scrapy.core.engine: _slot.nextcall) runs next_request as
         # soon as it may; there is no public way to ask for it. Without it the engine
-        # would only ask on its heartbeat, up to 5 s late.
+        # would only ask on its heartbeat, up to 5 s late. Also called when a browser
+        # context has closed (a waiting page may go now).
         slot = getattr(self.crawler.engine, "_slot", None) if self.crawler else None
         if slot is not None:
             slot.nextcall.schedule()
