@@ -30,6 +30,7 @@ import socket
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -219,6 +220,41 @@ async def pass_gate(
         log.debug("gate: %s", exc)
         return {"gate": "failed"}
     return {"gate": "failed" if still is not None else "passed"}
+
+
+async def context_cookies(page: Any) -> dict[str, list[dict[str, Any]]]:
+    """The cookies of the page's browser context (the target's own), as
+    ``{"cookies": [...]}`` (Playwright's cookie dicts): the last page method of a
+    rendered page of a target that passes gates, so that the cookie an age gate set in
+    the browser also goes with the target's image requests (:func:`cookies_for`)."""
+    try:
+        return {"cookies": list(await page.context.cookies())}
+    except Exception as exc:  # the context went away with the browser
+        log.debug("cookies: %s", exc)
+        return {"cookies": []}
+
+
+def cookies_for(url: str, cookies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The browser cookies that go with a request for ``url``, in Scrapy's form
+    (``Request(cookies=...)``): a host-only cookie only to its own host, a domain cookie
+    (``.example.com``) to that domain and its subdomains; Scrapy's cookie jar then
+    applies the path and ``secure``. Cookies for other hosts are left out."""
+    host = (urlsplit(url).hostname or "").lower()
+    chosen = []
+    for cookie in cookies:
+        domain = str(cookie.get("domain", "")).lower()
+        entry = {
+            "name": cookie["name"],
+            "value": cookie["value"],
+            "path": cookie.get("path") or "/",
+            "secure": bool(cookie.get("secure")),
+        }
+        if domain.startswith("."):
+            if host == domain[1:] or host.endswith(domain):
+                chosen.append({**entry, "domain": domain})
+        elif domain == host:
+            chosen.append(entry)  # no Domain: the jar keeps it for this host only
+    return chosen
 
 
 async def _gate_control(page: Any, allowed_domains: tuple[str, ...]) -> Any:
