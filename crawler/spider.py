@@ -246,7 +246,7 @@ class ImageSpider(scrapy.Spider):
             known = None
         if known is not None:
             headers = incremental.conditional_headers(known.etag, known.last_modified)
-        cookies: list[dict[str, Any]] = []
+        cookies: Any = []  # Scrapy's VerboseCookie dicts
         if browser_cookies and page.pass_gates:
             from crawler.browser import cookies_for
 
