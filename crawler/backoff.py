@@ -5,13 +5,14 @@ that is struggling and gives a flaky one no time to recover. :class:`BackoffRetr
 keeps Scrapy's rules (which statuses and exceptions are retried, ``RETRY_TIMES``) and adds
 a delay before each new attempt: ``RADAR_RETRY_BASE_DELAY * 2**attempt`` with +-25 %
 jitter, at most ``RADAR_RETRY_MAX_DELAY``, or the server's ``Retry-After`` (seconds) when
-it asks for longer, still capped. :class:`DelayMiddleware` waits out that delay before the
-request is downloaded. Every retry is counted (Scrapy's ``retry/*`` stats).
+it asks for longer, still capped. The delay travels in ``meta['radar_retry_delay']``;
+:class:`crawler.scheduler.HoldingScheduler` holds the retry until it is due, so a waiting
+retry takes no download slot and other requests keep flowing. Every retry is counted
+(Scrapy's ``retry/*`` stats).
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,15 +59,3 @@ class BackoffRetryMiddleware(RetryMiddleware):
         ):
             return self._delayed(self._retry(request, exception))
         return None
-
-
-class DelayMiddleware:
-    """Waits ``request.meta['radar_retry_delay']`` seconds, once, before a request is
-    downloaded. Meanwhile the request holds no per-domain slot but counts against the
-    crawl-wide ``CONCURRENT_REQUESTS`` (Scrapy's ``downloader.active``): enough waiting
-    retries at once stall the crawl until their delays end (issue 14, open)."""
-
-    async def process_request(self, request: Any, spider: Any = None) -> None:
-        delay = request.meta.pop(DELAY_KEY, 0.0)
-        if delay > 0:
-            await asyncio.sleep(delay)

@@ -14,8 +14,10 @@ also when navigation or scrolling fails; ``RADAR_BROWSER_MAX_PAGES`` caps the pa
 open at once (default 2: this is a 2-core machine's browser), across all targets: every
 rendered page goes through one download slot (:data:`BROWSER_SLOT`). Each target has its
 own browser context (``playwright_context``), so cookies, such as those set by answering
-an age gate (:func:`pass_gate`), stay the target's; a crawler keeps the context of each
-browser target it has crawled for its lifetime.
+an age gate (:func:`pass_gate`), stay the target's. ``RADAR_BROWSER_MAX_CONTEXTS``
+(default 4) bounds the contexts open at once; a context is closed as soon as its target
+has no page left in this crawler, and popups are closed as they open
+(:mod:`crawler.contexts`, applied by the scheduler).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import socket
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -81,7 +84,9 @@ def chromium_path() -> str:
     return path
 
 
-def browser_settings(max_pages: int = 2, navigation_timeout: float = 30.0) -> dict[str, Any]:
+def browser_settings(
+    max_pages: int = 2, navigation_timeout: float = 30.0, max_contexts: int = 4
+) -> dict[str, Any]:
     """Scrapy settings that route ``meta['playwright']`` requests to Chromium. Binds the
     browser's proxy socket now (its port goes into the launch options); the
     :class:`BrowserNetwork` extension serves it while the crawl runs."""
@@ -99,11 +104,13 @@ def browser_settings(max_pages: int = 2, navigation_timeout: float = 30.0) -> di
             "proxy": {"server": f"http://127.0.0.1:{port}"},
             "timeout": 60_000,
         },
-        # One context per target (its cookies are its own): the frontier crawler sees
-        # many targets, so contexts are not capped (a cap would block the next target
-        # until a context closed, and none ever does); the pages open at once are
-        # capped by the one download slot every rendered page goes through.
+        # One context per target (its cookies are its own). scrapy-playwright's own cap
+        # would make a page wait for a context inside the download handler, holding a
+        # download slot; the scheduler caps them instead (RADAR_BROWSER_MAX_CONTEXTS,
+        # crawler/contexts.py) and closes each once its target is idle. The pages open
+        # at once are capped by the one download slot every rendered page goes through.
         "PLAYWRIGHT_MAX_CONTEXTS": 0,
+        "RADAR_BROWSER_MAX_CONTEXTS": max_contexts,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": max_pages,
         "DOWNLOAD_SLOTS": {BROWSER_SLOT: {"concurrency": max_pages}},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": navigation_timeout * 1000,
@@ -213,6 +220,41 @@ async def pass_gate(
         log.debug("gate: %s", exc)
         return {"gate": "failed"}
     return {"gate": "failed" if still is not None else "passed"}
+
+
+async def context_cookies(page: Any) -> dict[str, list[dict[str, Any]]]:
+    """The cookies of the page's browser context (the target's own), as
+    ``{"cookies": [...]}`` (Playwright's cookie dicts): the last page method of a
+    rendered page of a target that passes gates, so that the cookie an age gate set in
+    the browser also goes with the target's image requests (:func:`cookies_for`)."""
+    try:
+        return {"cookies": list(await page.context.cookies())}
+    except Exception as exc:  # the context went away with the browser
+        log.debug("cookies: %s", exc)
+        return {"cookies": []}
+
+
+def cookies_for(url: str, cookies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The browser cookies that go with a request for ``url``, in Scrapy's form
+    (``Request(cookies=...)``): a host-only cookie only to its own host, a domain cookie
+    (``.example.com``) to that domain and its subdomains; Scrapy's cookie jar then
+    applies the path and ``secure``. Cookies for other hosts are left out."""
+    host = (urlsplit(url).hostname or "").lower()
+    chosen = []
+    for cookie in cookies:
+        domain = str(cookie.get("domain", "")).lower()
+        entry = {
+            "name": cookie["name"],
+            "value": cookie["value"],
+            "path": cookie.get("path") or "/",
+            "secure": bool(cookie.get("secure")),
+        }
+        if domain.startswith("."):
+            if host == domain[1:] or host.endswith(domain):
+                chosen.append({**entry, "domain": domain})
+        elif domain == host:
+            chosen.append(entry)  # no Domain: the jar keeps it for this host only
+    return chosen
 
 
 async def _gate_control(page: Any, allowed_domains: tuple[str, ...]) -> Any:

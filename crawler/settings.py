@@ -39,6 +39,8 @@ def crawl_settings(
         "DNS_TIMEOUT": 15,
         # Every name is resolved once, checked, and connected to as checked.
         "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
+        # Retries wait out their back-off in the scheduler, holding no download slot.
+        "SCHEDULER": "crawler.scheduler.HoldingScheduler",
         "RETRY_TIMES": 2,
         "RADAR_RETRY_BASE_DELAY": 1.0,
         "RADAR_RETRY_MAX_DELAY": 30.0,
@@ -59,7 +61,6 @@ def crawl_settings(
         "LOG_LEVEL": log_level,
         "DOWNLOADER_MIDDLEWARES": {
             "crawler.guard.AddressGuardMiddleware": 40,
-            "crawler.backoff.DelayMiddleware": 45,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.backoff.BackoffRetryMiddleware": 550,
         },

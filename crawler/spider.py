@@ -162,7 +162,7 @@ class ImageSpider(scrapy.Spider):
         if page.render == "browser":
             from scrapy_playwright.page import PageMethod  # type: ignore[import-untyped]
 
-            from crawler.browser import BROWSER_SLOT, pass_gate, scroll_for_images
+            from crawler.browser import BROWSER_SLOT, context_cookies, pass_gate, scroll_for_images
 
             meta["playwright"] = True
             # One browser context per target: its cookies are the target's alone.
@@ -171,6 +171,7 @@ class ImageSpider(scrapy.Spider):
             methods = [PageMethod(scroll_for_images)]
             if page.pass_gates:
                 methods.insert(0, PageMethod(pass_gate, page.allowed_domains))
+                methods.append(PageMethod(context_cookies))  # for the image requests
             meta["playwright_page_methods"] = methods
             headers = {}  # a rendered page is always rendered afresh
         return scrapy.Request(
@@ -225,9 +226,17 @@ class ImageSpider(scrapy.Spider):
         return [self.page_request(page, radar_gate_tried=True, dont_filter=True, **carried)]
 
     def image_request(
-        self, ref: ImageRef, page: PageRequest, page_seen: PageSeen | None, key: str = ""
+        self,
+        ref: ImageRef,
+        page: PageRequest,
+        page_seen: PageSeen | None,
+        key: str = "",
+        browser_cookies: list[dict[str, Any]] | None = None,
     ) -> scrapy.Request | None:
-        """The request for one image found on a page, or None if it is refused."""
+        """The request for one image found on a page, or None if it is refused.
+        ``browser_cookies`` (a rendered page of a target that passes gates: its browser
+        context's cookies) go with it where a browser would send them, into the
+        target's cookie jar (:func:`crawler.browser.cookies_for`)."""
         if len(ref.url) > self.trap_limits.max_url_length:
             self.count("radar/refused/url_length")
             return None
@@ -237,12 +246,18 @@ class ImageSpider(scrapy.Spider):
             known = None
         if known is not None:
             headers = incremental.conditional_headers(known.etag, known.last_modified)
+        cookies: Any = []  # Scrapy's VerboseCookie dicts
+        if browser_cookies and page.pass_gates:
+            from crawler.browser import cookies_for
+
+            cookies = cookies_for(ref.url, browser_cookies)
         return scrapy.Request(
             ref.url,
             callback=self.parse_image,
             errback=self.failed,
             priority=10,
             headers=headers,
+            cookies=cookies or None,
             meta={
                 "radar_kind": "image",
                 "radar_page": page,
@@ -354,8 +369,8 @@ class ImageSpider(scrapy.Spider):
             self.state.save_page_state(
                 incremental.page_state_of(page.target_id, page.url, response, seen, refs, links)
             )
-        self._browser_stats(response)
-        requests = self._images(refs, page, seen) + self._videos(videos, page, seen)
+        cookies = self._browser_stats(response)
+        requests = self._images(refs, page, seen, cookies) + self._videos(videos, page, seen)
         return requests, self._links(links, page)
 
     # -- what a fetched page leads to, by what it is (the same in both transports) ----------
@@ -434,9 +449,13 @@ class ImageSpider(scrapy.Spider):
         return images, [replace(page, url=channel.older, depth=page.depth + 1)]
 
     def _images(
-        self, refs: list[ImageRef], page: PageRequest, seen: PageSeen | None
+        self,
+        refs: list[ImageRef],
+        page: PageRequest,
+        seen: PageSeen | None,
+        browser_cookies: list[dict[str, Any]] | None = None,
     ) -> list[scrapy.Request]:
-        requests = [self.image_request(ref, page, seen) for ref in refs]
+        requests = [self.image_request(ref, page, seen, "", browser_cookies) for ref in refs]
         return [r for r in requests if r is not None]
 
     def _videos(
@@ -480,10 +499,15 @@ class ImageSpider(scrapy.Spider):
         self.count("radar/xml/robots_sitemaps", len(sitemaps))
         return self._links(sitemaps, replace(page, parse_as="xml"), depth=0)
 
-    def _browser_stats(self, response: Response) -> None:
+    def _browser_stats(self, response: Response) -> list[dict[str, Any]]:
+        """Count what the page methods of a rendered page did; return the browser
+        context's cookies they read (empty unless the target passes gates)."""
+        cookies: list[dict[str, Any]] = []
         for method in response.meta.get("playwright_page_methods") or ():
             result = getattr(method, "result", None)
-            if isinstance(result, dict) and "gate" in result:
+            if isinstance(result, dict) and "cookies" in result:
+                cookies = list(result["cookies"])
+            elif isinstance(result, dict) and "gate" in result:
                 if result["gate"] in ("passed", "failed"):
                     self.count(f"radar/gates/{result['gate']}")
             elif isinstance(result, dict):
@@ -491,6 +515,7 @@ class ImageSpider(scrapy.Spider):
                 self.count("radar/browser/scroll_rounds", int(result.get("rounds", 0)))
                 self.count("radar/browser/load_more_clicks", int(result.get("clicks", 0)))
                 self.count(f"radar/browser/stopped/{result.get('stopped', 'unknown')}")
+        return cookies
 
     # -- images -------------------------------------------------------------------------------
     def parse_image(self, response: Response, **kwargs: Any) -> Iterator[ImageItem]:

@@ -254,6 +254,7 @@ SCRAPY_SETTINGS: dict[str, Setting] = _table(
     Setting("RADAR_DNS_CACHE_SECONDS", ("crawler",), "60", "resolver cache lifetime (s)"),
     Setting("RADAR_DNS_STUB", ("crawler",), "", "host -> address map (tests only)"),
     Setting("RADAR_BROWSER_MAX_PAGES", ("crawler",), "", "browser pages open at once"),
+    Setting("RADAR_BROWSER_MAX_CONTEXTS", ("crawler",), "4", "browser contexts open at once"),
     Setting("RADAR_BROWSER_PROXY_PORT", ("crawler",), "", "the browser's guarding proxy"),
 )
 

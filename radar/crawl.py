@@ -60,6 +60,7 @@ REPORT_PREFIXES = {
     "radar/channel/": "channel:",
     "radar/xml/": "xml:",
     "radar/gates/": "gates_",
+    "radar/scheduler/": "scheduler:",
 }
 
 

@@ -1,12 +1,11 @@
 """The distributed crawler follows the ``Sitemap:`` lines of robots.txt as the embedded
 crawl does (tests/crawler/test_places.py), in every round: Scrapy reads a site's
 robots.txt once per process, so a crawler remembers its sitemaps for the next rounds.
-A real FrontierSpider with Kafka replaced by stand-ins (tests/crawler/test_frontier_gates)."""
+A real FrontierSpider with Kafka replaced by stand-ins (tests/crawler/harness.py)."""
 
 from __future__ import annotations
 
-from tests.crawler.harness import FixtureServer, Reply
-from tests.crawler.test_frontier_gates import _run
+from tests.crawler.harness import FixtureServer, Reply, frontier_crawl
 from wire import PageRequest
 
 
@@ -33,7 +32,7 @@ def test_each_rounds_seed_publishes_the_sitemaps_of_robots_txt() -> None:
             )
             for round_id in ("1@monday", "1@tuesday")
         ]
-        result = _run(seeds, browser=False)
+        result = frontier_crawl(seeds, browser=False)
         fetched, base = dict(site.requests), site.url
     links = [PageRequest.from_json(v) for v in result["links"]]
     # One sitemap per round, parsed as XML by its owner; the other host's is outside

@@ -221,3 +221,67 @@ def test_an_unchanged_page_behind_a_gate_is_passed_again_next_round(
     assert second.counts["pages_unchanged"] == 1
     (hit,) = store.hits("c1")
     assert hit.seen_count == 2
+
+
+def test_the_cookie_a_browser_gate_set_goes_with_the_image_requests(
+    chromium: str,  # noqa: F811 - the fixture
+    kodak: list[Path],
+    tmp_path: Path,
+) -> None:
+    """A script gate passed in Chromium sets its cookie in the browser; the images are
+    fetched by Scrapy from a host that serves them only with that cookie (as a CDN
+    that checks it does), so the target's image requests carry the browser's cookies
+    for their host, and no other host gets them."""
+    from tests.crawler.harness import FixtureServer, Reply
+    from tests.crawler.test_hostile import jpeg
+
+    gate = gate_page("button").replace("{next}", "/vip/").encode()
+    photos = {"/cdn/a.jpg": jpeg(kodak[0]), "/cdn/b.jpg": jpeg(kodak[1])}
+    other = FixtureServer(
+        {"/c.jpg": Reply(body=jpeg(kodak[2]), content_type="image/jpeg")}, host="127.0.0.2"
+    ).start()
+    members = '<img src="/cdn/a.jpg"><img src="/cdn/b.jpg">' + f'<img src="{other.url}/c.jpg">'
+
+    def vip(path: str, headers: dict[str, str]) -> Reply:
+        if "over18=yes" not in headers.get("cookie", ""):
+            return Reply(body=gate)
+        return Reply(body=f"<html><body><h1>Members</h1>{members}</body></html>".encode())
+
+    def cdn(path: str, headers: dict[str, str]) -> Reply:
+        if "over18=yes" not in headers.get("cookie", ""):
+            return Reply(403, b"no cookie, no image", content_type="text/plain")
+        return Reply(body=photos[path], content_type="image/jpeg")
+
+    routes = {"/vip/": vip, "prefix:/cdn/": cdn}
+    db = tmp_path / "radar.db"
+    store = case_with(db, [kodak[0], kodak[1]])
+    try:
+        with FixtureServer(routes) as server:  # type: ignore[arg-type]
+            tid = _target(store, server.url + "/vip/", max_depth=0, render="browser")
+            (report,) = crawl(db, [tid], allowed=("127.0.0.1/32", "127.0.0.2/32"))
+            seen = list(server.headers_seen)
+    finally:
+        other.stop()
+    counts = report.counts
+    assert counts["gates_passed"] == 1 and "http:403" not in counts
+    assert counts["hashed"] == 3 and counts["hits"] == 2
+    cdn_cookies = {path: h.get("cookie", "") for path, h in seen if path.startswith("/cdn/")}
+    assert cdn_cookies == {"/cdn/a.jpg": "over18=yes", "/cdn/b.jpg": "over18=yes"}
+    # The other host got no cookie of this site's.
+    assert [h.get("cookie") for path, h in other.headers_seen if path == "/c.jpg"] == [None]
+
+
+def test_browser_cookies_go_only_where_a_browser_would_send_them() -> None:
+    from crawler.browser import cookies_for
+
+    cookies = [
+        {"name": "over18", "value": "yes", "domain": "site.example", "path": "/"},
+        {"name": "wide", "value": "1", "domain": ".site.example", "path": "/", "secure": True},
+        {"name": "ads", "value": "x", "domain": "tracker.example", "path": "/"},
+    ]
+    assert cookies_for("http://site.example/a.jpg", cookies) == [
+        {"name": "over18", "value": "yes", "path": "/", "secure": False},
+        {"name": "wide", "value": "1", "path": "/", "secure": True, "domain": ".site.example"},
+    ]
+    assert [c["name"] for c in cookies_for("http://cdn.site.example/a.jpg", cookies)] == ["wide"]
+    assert cookies_for("http://othersite.example/a.jpg", cookies) == []

@@ -1,6 +1,6 @@
 """The crawler's metrics: Scrapy's stats become labelled counters (refusals by reason,
 images by outcome, responses by status), and a real frontier crawl moves the fetch and
-hash histograms (the FrontierSpider harness of test_frontier_gates, metrics wired as
+hash histograms (the FrontierSpider harness of tests/crawler/harness.py, metrics wired as
 crawler.service wires them)."""
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from crawler.metrics import stat_families
-from tests.crawler.harness import FixtureServer, Reply
-from tests.crawler.test_frontier_gates import _run
+from tests.crawler.harness import FixtureServer, Reply, frontier_crawl
 from wire import PageRequest
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -76,7 +75,7 @@ def test_a_frontier_crawl_moves_the_fetch_and_hash_histograms(kodak: list[Path])
             allowed_domains=("127.0.0.1",),
             crawl_id="1@now",
         )
-        result = _run([seed], browser=False)
+        result = frontier_crawl([seed], browser=False)
     got = samples_of(text_string_to_metric_families(result["metrics"]))
     assert got[("radar_crawler_fetch_seconds_count", ())] >= 2  # page and image (robots.txt)
     assert got[("radar_crawler_hash_seconds_count", ())] == 1
