@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml setup.py hashing/_pdq.c matcher/_mih.c $(LOCKS) | ffmpe
 demo: $(STAMP)
 	$(BIN)/radar demo --report demo-report.json
 
-# Benchmarks of issue 6 (about 8 minutes on 2 cores): bench/results/latest.{json,md} + plots.
+# Benchmarks of issues 6, 11 and 15 (about 15 minutes on 2 cores): bench/results/latest.{json,md} + plots.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

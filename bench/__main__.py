@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import end_to_end, hashing_speed, local, matching, quality, video
+from bench import end_to_end, hashing_speed, local, matching, quality, scale, video
 from bench.plots import qps_plot, recall_plot
 from bench.report import markdown
 
@@ -24,6 +24,7 @@ BENCHES = {
     "end_to_end": end_to_end.run,
     "video": video.run,
     "local": local.run,
+    "scale": scale.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -10,12 +10,8 @@ Scrapy's politeness (AutoThrottle, at most 4 requests at once per domain), so it
 crawl's pace on one site, not the hasher's. No anchor: this figure is the first of its
 kind here (the hashing and matching anchors are in their own benchmarks).
 
-Distributed mode (Kafka + Elasticsearch): ``python -m bench.end_to_end --distributed
-OUT.json`` takes the same figures against servers that are already running (named by
-``RADAR_KAFKA_BOOTSTRAP`` and ``RADAR_ES_URL``, e.g. after ``radar up``), with one
-``radar crawler`` and one ``radar matcher`` process in a fresh topic namespace; hits are
-seen by polling Elasticsearch every 0.1 s, so latencies carry that resolution. Never run
-by ``make bench`` or the tests (they start no servers); see ``bench/README.md``.
+The distributed mode's figures, side by side with the embedded mode's on a fixture of
+2,080 images over 8 sites, are :mod:`bench.scale`'s.
 """
 
 from __future__ import annotations
@@ -105,87 +101,6 @@ def _child(out: Path, quick: bool) -> None:
     )
 
 
-def _distributed(out: Path, quick: bool, timeout: float = 300.0) -> None:
-    """The same crawl through Kafka and Elasticsearch; raise SystemExit without servers."""
-    import os
-    import uuid
-
-    from bus.kafka import KafkaSettings, ensure_topics
-    from radar.demo.site import build_site, find_photos
-    from radar.references import hash_reference
-    from store import Case, SqlStore, Target
-    from store.elastic import ElasticHitStore, ElasticSettings
-    from wire import ALL_TOPICS, COMPACTED_TOPICS
-
-    if not (os.environ.get("RADAR_KAFKA_BOOTSTRAP") and os.environ.get("RADAR_ES_URL")):
-        raise SystemExit("--distributed needs RADAR_KAFKA_BOOTSTRAP and RADAR_ES_URL (radar up)")
-    run = uuid.uuid4().hex[:8]
-    site = build_site(find_photos(), n_references=2 if quick else 6)
-    served: dict[str, float] = {}
-
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "RADAR_KAFKA_NAMESPACE": f"bench-{run}.",
-            "RADAR_ES_PREFIX": f"bench-{run}",
-            "RADAR_MATCHER_GROUP": f"matchers-{run}",
-            "RADAR_CRAWLER_GROUP": f"crawlers-{run}",
-            "RADAR_ALLOWED_NETWORKS": "127.0.0.1/32",
-            "RADAR_DB": str(Path(tmp) / "radar.db"),
-        }
-        store = SqlStore(Path(tmp) / "radar.db")
-        case = store.create_case(Case("bench", "end-to-end benchmark"))
-        for label, path in sorted(site.references.items()):
-            store.add_references(case.id, hash_reference(case, path, label))
-        ensure_topics(KafkaSettings.from_env(env), ALL_TOPICS, 2, COMPACTED_TOPICS)
-        hit_store = ElasticHitStore(ElasticSettings.from_env(env))
-        hit_store.ensure_index()
-        planted = {p.path: p.reference_label for p in site.planted}
-        seen: dict[str, float] = {}
-        procs = []
-        with _timed_server(site, served) as server:
-            store.add_target(
-                Target(case.id, server.base_url + "/", ("127.0.0.1",), max_depth=4, max_pages=100)
-            )
-            radar = [sys.executable, "-m", "radar"]
-            subprocess.run([*radar, "bank-sync", case.id], env=env, check=True, timeout=300)
-            for role in ("matcher", "crawler"):
-                log = open(Path(tmp) / f"{role}.log", "wb")  # noqa: SIM115
-                procs.append(subprocess.Popen([*radar, role], env=env, stdout=log, stderr=log))
-            started = time.monotonic()
-            try:
-                subprocess.run([*radar, "seed", case.id], env=env, check=True, timeout=60)
-                deadline = started + timeout
-                while len(seen) < len(planted) and time.monotonic() < deadline:
-                    hit_store.refresh()
-                    now = time.monotonic()
-                    for hit in hit_store.hits(case.id, limit=10_000):
-                        seen.setdefault(urlsplit(hit.image_url).path, now)
-                    time.sleep(0.1)
-            finally:
-                for proc in procs:
-                    proc.terminate()
-                for proc in procs:
-                    proc.wait(timeout=60)
-        store.close()
-    found = [p for p in seen if p in planted]
-    latencies = sorted(seen[p] - served[p] for p in found if p in served)
-    last = max(seen.values(), default=started)
-    out.write_text(
-        json.dumps(
-            {
-                "images": len(served),
-                "pages": None,
-                "seconds": last - started,
-                "planted": len(planted),
-                "found": len(found),
-                "false_hits": len([p for p in seen if p not in planted]),
-                "latencies": latencies,
-            }
-        )
-    )
-
-
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -239,8 +154,4 @@ def run(quick: bool, out: Path) -> list[Record]:
 
 if __name__ == "__main__":
     paths = [a for a in sys.argv[1:] if not a.startswith("--")]
-    flags = {a for a in sys.argv[1:] if a.startswith("--")}
-    if "--distributed" in flags:
-        _distributed(Path(paths[0]), "--quick" in flags)
-    else:
-        _child(Path(paths[0]), "--quick" in flags)
+    _child(Path(paths[0]), "--quick" in sys.argv[1:])

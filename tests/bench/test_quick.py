@@ -30,6 +30,7 @@ def test_records_have_the_issue_format(results: Path) -> None:
         "end_to_end",
         "video",
         "local",
+        "scale",
     }
     for r in records:
         assert set(r) == KEYS
@@ -48,6 +49,16 @@ def test_records_have_the_issue_format(results: Path) -> None:
     assert all(0 <= r["ours"] <= 1 for r in quality if r["metric"].startswith("recall/"))
     e2e = {r["metric"] for r in records if r["bench"] == "end_to_end"}
     assert e2e == {"images_per_s", "fetch_to_hit_latency_p50_ms", "fetch_to_hit_latency_p95_ms"}
+    scale = {r["metric"]: r for r in records if r["bench"] == "scale"}
+    assert set(scale) == {
+        f"{mode}/{metric}"
+        for mode in ("embedded", "distributed")
+        for metric in ("images_per_s", "fetch_to_hit_p50_ms", "fetch_to_hit_p95_ms")
+    }
+    for mode in ("embedded", "distributed"):  # both modes found every planted copy, only them
+        params = scale[f"{mode}/images_per_s"]["params"]
+        assert params["found"] == params["planted"] > 0 and params["false_hits"] == 0
+        assert scale[f"{mode}/images_per_s"]["ratio"] > 0
 
 
 def test_production_matching_agrees_with_the_ablation(results: Path) -> None:
