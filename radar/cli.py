@@ -190,7 +190,7 @@ def cmd_case_add_references(args: argparse.Namespace) -> None:
 
 
 def cmd_case_import_hashes(args: argparse.Namespace) -> None:
-    from radar.references import parse_hash_list
+    from store.hashlists import parse_hash_list
 
     store = _store(args)
     case = store.get_case(args.case)

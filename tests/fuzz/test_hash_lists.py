@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hashing import parse_hash
-from radar.references import parse_hash_list
+from store.hashlists import parse_hash_list
 from tests.fuzz.strategies import nasty_text
 from tests.fuzz.test_wire import json_values
 
