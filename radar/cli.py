@@ -22,6 +22,7 @@ from hashing import ImageError, MatchRule, hash_file
 from hashing.video import VideoError
 from matcher import Bank
 from store import Case, SqlStore, StoreError, Target
+from store.hashlists import FORMATS
 from store.models import check_case_id
 
 log = logging.getLogger("radar")
@@ -409,10 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="DIR_OR_FILE")
     c.add_argument("--label", help="label for a single file (default: its file name)")
     c.set_defaults(func=cmd_case_add_references)
-    c = cs.add_parser("import-hashes", help="import a PDQ/pHash hash list (CSV or JSON)")
+    c = cs.add_parser(
+        "import-hashes",
+        help="import a PDQ/pHash hash list (CSV, JSON or python-threatexchange's 'pdq <hex>')",
+    )
     c.add_argument("case")
     c.add_argument("file")
-    c.add_argument("--format", choices=("auto", "csv", "json"), default="auto")
+    c.add_argument("--format", choices=FORMATS, default="auto")
     c.set_defaults(func=cmd_case_import_hashes)
     c = cs.add_parser("add-target", help="add a website to crawl for this case")
     c.add_argument("case")

@@ -1,19 +1,32 @@
-"""Exchanged hash lists: the CSV, JSON and plain-text lists hotlines send each other,
-read into a case's :class:`~store.models.Reference` rows. Pure functions, no I/O."""
+"""Exchanged hash lists: the lists hotlines send each other (CSV, JSON, plain text and
+python-threatexchange's signal files), read into a case's
+:class:`~store.models.Reference` rows, all or nothing. Pure functions, no I/O.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 from typing import Any
 
-from hashing import parse_hash
+from hashing import ALGORITHMS, parse_hash
 from store.models import Reference
 
+FORMATS = ("auto", "csv", "json", "te")  # te: python-threatexchange's signal files
+# A python-threatexchange signal line: its signal type's name, blanks, the signal; what
+# follows (metadata of `threatexchange dataset -P`) is ignored. Its PDQ is "pdq".
+_TE_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)[ \t]+([^ \t,]+)(?:[ \t].*)?")
+_HEXISH = re.compile(r"[0-9a-fA-F]{8,}")  # a cell meant as a hash: never a column name
+# Columns that make a first line a header (signal_str: `threatexchange dataset --csv`).
+_HASH_COLUMNS = {"pdq", "phash", "hash", "signal_str"}
 
-def _entry(case_id: str, data: dict[str, Any], where: str, n: int) -> list[Reference]:
-    label = str(data.get("label") or f"imported-{n}").strip()
+
+def _entry(case_id: str, data: dict[str, Any], where: str) -> list[Reference]:
+    """One list entry's rows. ``reference`` (our exports' opaque id) and ``signal_type``
+    / ``signal_str`` (python-threatexchange's CSV) stand for ``label`` and
+    ``algorithm`` / ``hash``. An entry without a label is named for its first hash,
+    ``imported-<16 hex digits>``: one reference per hash, the same on every import."""
     quality_raw = data.get("quality")
     try:
         quality = None if quality_raw in (None, "") else int(quality_raw)
@@ -22,31 +35,116 @@ def _entry(case_id: str, data: dict[str, Any], where: str, n: int) -> list[Refer
     if quality is not None and not 0 <= quality <= 100:
         raise ValueError(f"{where}: quality {quality} is not 0..100")
     variant = str(data.get("variant") or "original")
-    rows = []
-    algorithm = data.get("algorithm")
-    plain = data.get("hash")
-    pairs = [(str(algorithm or "pdq"), plain)] if plain else []
+    algorithm = data.get("algorithm") or data.get("signal_type")
+    plain = data.get("hash") or data.get("signal_str")
+    pairs = [(str(algorithm or "pdq").strip().lower(), plain)] if plain else []
     pairs += [(name, data[name]) for name in ("pdq", "phash") if data.get(name)]
     if not pairs:
         raise ValueError(f"{where}: no hash (expected a 'pdq', 'phash' or 'hash' value)")
+    hashes = []
     for name, value in pairs:
         try:
-            hex_value = parse_hash(name, str(value)).hex
+            hashes.append((name, parse_hash(name, str(value)).hex))
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
-        rows.append(Reference(case_id, label, name, hex_value, quality, variant, "import"))
+    given = str(data.get("label") or data.get("reference") or "").strip()
+    label = given or f"imported-{hashes[0][1][:16]}"
+    return [Reference(case_id, label, a, h, quality, variant, "import") for a, h in hashes]
+
+
+def _cells(line: str, where: str) -> list[str]:
+    try:
+        return [c.strip() for c in next(csv.reader([line]), [])]
+    except csv.Error as exc:  # a field over the csv module's size limit
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _te_line(case_id: str, line: str, where: str) -> list[Reference] | None:
+    """A ``<signal type> <hash> [...]`` line's rows; None if the line is not one."""
+    match = _TE_LINE.fullmatch(line)
+    if match is None or _HEXISH.fullmatch(match[1]):
+        return None
+    kind = match[1].lower()
+    if kind not in ALGORITHMS:
+        raise ValueError(
+            f"{where}: signal type {match[1][:40]!r} cannot be imported "
+            f"(only {' and '.join(ALGORITHMS)})"
+        )
+    return _entry(case_id, {"algorithm": kind, "hash": match[2]}, where)
+
+
+def _data_line(case_id: str, line: str, where: str, fmt: str) -> list[Reference]:
+    """A header-less line: ``<signal type> <hash> [...]`` (python-threatexchange), or CSV
+    ``[ALGORITHM,]HASH[,label[,quality]]``; with ``fmt`` te, a signal line or a bare hash.
+    """
+    rows = _te_line(case_id, line, where)
+    if rows is not None:
+        return rows
+    if fmt == "te" and (len(line.split()) > 1 or "," in line):
+        raise ValueError(f"{where}: expected '<signal type> <hash>', e.g. 'pdq <64 hex digits>'")
+    cells = _cells(line, where)
+    keys = ["hash", "label", "quality"]
+    if cells and cells[0].lower() in ALGORITHMS:
+        keys.insert(0, "algorithm")
+    if len(cells) > len(keys):
+        raise ValueError(f"{where}: {len(cells)} columns, expected at most {len(keys)}")
+    return _entry(case_id, dict(zip(keys, cells, strict=False)), where)
+
+
+def _header(line: str, where: str) -> list[str] | None:
+    """The column names if ``line`` is a header: it names a hash column and holds no cell
+    meant as a hash. Called only for a first line that does not parse as data."""
+    cells = [c.lower() for c in _cells(line, where)]
+    if _HASH_COLUMNS & set(cells) and not any(_HEXISH.fullmatch(c) for c in cells):
+        return cells
+    return None
+
+
+def _parse_lines(case_id: str, text: str, fmt: str) -> list[Reference]:
+    # Numbered as an editor numbers them; blank lines and '#' comments are skipped.
+    lines = [(i, ln.strip()) for i, ln in enumerate(text.split("\n"), 1)]
+    lines = [(i, ln) for i, ln in lines if ln and not ln.startswith("#")]
+    if not lines:
+        raise ValueError("hash list is empty")
+    rows: list[Reference] = []
+    header: list[str] | None = None
+    for number, line in lines:
+        where = f"line {number}"
+        if header is not None:
+            cells = _cells(line, where)
+            if len(cells) > len(header):
+                raise ValueError(f"{where}: {len(cells)} columns, expected at most {len(header)}")
+            rows += _entry(case_id, dict(zip(header, cells, strict=False)), where)
+            continue
+        try:
+            rows += _data_line(case_id, line, where, fmt)
+        except ValueError:
+            # A first line is a header only if it does not parse as data: a one-line
+            # "pdq,<hex>" list is one hash, not a header.
+            first = number == lines[0][0]
+            header = _header(line, where) if first and fmt == "csv" else None
+            if header is None:
+                raise
     return rows
 
 
 def parse_hash_list(case_id: str, text: str, fmt: str = "auto") -> list[Reference]:
-    """Parse an exchanged hash list. Formats:
+    """Parse an exchanged hash list. Formats (``fmt``, see :data:`FORMATS`):
 
-    * CSV with a header naming some of ``pdq``, ``phash``, ``hash`` (+ ``algorithm``),
-      ``label``, ``quality``, ``variant`` (our own export reads back);
-    * header-less CSV / plain text: ``PDQ_HEX[,label[,quality]]`` per line, ``#`` comments;
-    * JSON: a list of hex strings or of objects with those keys, or ``{"references": [...]}``.
+    * ``csv``: with a header naming some of ``pdq``, ``phash``, ``hash`` (+
+      ``algorithm``), ``label`` (or ``reference``: our exports), ``quality``, ``variant``,
+      or python-threatexchange's ``signal_type``, ``signal_str`` (other columns are
+      ignored); a first line is a header only if it does not parse as data. Header-less:
+      ``[ALGORITHM,]HASH[,label[,quality]]`` per line, or python-threatexchange's
+      ``pdq <hex>`` lines (more blank-separated fields after the hash are ignored);
+    * ``te``: python-threatexchange's signal files only: ``pdq <hex>`` lines, or bare
+      hashes (a file whose collaboration names the signal type);
+    * ``json``: a list of hex strings or of objects with those keys, or
+      ``{"references": [...]}``;
+    * ``auto``: ``json`` if the text starts with ``[`` or ``{``, else ``csv``.
 
-    All or nothing: raises ValueError naming the first bad line or entry.
+    Blank lines and ``#`` comments are skipped. All or nothing: raises ValueError naming
+    the first bad line (as numbered in the file) or entry.
     """
     stripped = text.lstrip()
     if fmt == "auto":
@@ -67,22 +165,11 @@ def parse_hash_list(case_id: str, text: str, fmt: str = "auto") -> list[Referenc
             item = {"hash": entry} if isinstance(entry, str) else entry
             if not isinstance(item, dict):
                 raise ValueError(f"entry {n}: expected a hex string or an object")
-            rows += _entry(case_id, item, f"entry {n}", n)
-    elif fmt == "csv":
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        if not lines:
-            raise ValueError("hash list is empty")
-        first = [c.strip().lower() for c in next(csv.reader([lines[0]]))]
-        header = first if {"pdq", "phash", "hash"} & set(first) else None
-        reader = csv.reader(io.StringIO("\n".join(lines[1:] if header else lines)))
-        for n, cells in enumerate(reader, 2 if header else 1):
-            cells = [c.strip() for c in cells]
-            keys = header or ["hash", "label", "quality"]
-            if len(cells) > len(keys):
-                raise ValueError(f"line {n}: {len(cells)} columns, expected at most {len(keys)}")
-            rows += _entry(case_id, dict(zip(keys, cells, strict=False)), f"line {n}", n)
+            rows += _entry(case_id, item, f"entry {n}")
+    elif fmt in ("csv", "te"):
+        rows = _parse_lines(case_id, text, fmt)
     else:
-        raise ValueError(f"unknown hash list format {fmt!r} (use csv or json)")
+        raise ValueError(f"unknown hash list format {fmt!r} (use {', '.join(FORMATS)})")
     if not rows:
         raise ValueError("hash list is empty")
     return rows

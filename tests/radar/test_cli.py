@@ -15,6 +15,11 @@ from PIL import Image
 from store import SqlStore
 
 KODAK = "kodak24"
+# PDQ of Meta's bridge-mods test photos, as python-threatexchange lists them
+MODS = [
+    "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
+    "f8f8f0cee0f4a84f06370a2a038f63f0b36e26d596621e1d33e6b39c4e9c9b22",
+]
 
 
 def radar(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -127,6 +132,40 @@ def test_import_hash_lists(db: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("content", "fmt"),
+    [
+        # `threatexchange hash photo` and the file exchange's signal files
+        (f"pdq {MODS[0]}\npdq {MODS[1]}\n", "auto"),
+        (f"pdq {MODS[0]}\npdq {MODS[1]}\n", "te"),
+        (f"{MODS[0]}\npdq\t{MODS[1]}\n", "te"),  # a collaboration that names the type
+        (f"\n# fetched\npdq {MODS[0]} POSITIVE_CLASS tag1,tag2\nPDQ {MODS[1].upper()}\n", "auto"),
+        # `threatexchange dataset -P --csv`
+        (
+            "collab,signal_type,signal_str,category,tags\n"
+            f"Sample,pdq,{MODS[0]},POSITIVE_CLASS,\nSample,pdq,{MODS[1]},,a b\n",
+            "auto",
+        ),
+        # one line "pdq,<hex>" is a hash, not a header (it was read as one: "empty")
+        (f"pdq,{MODS[0]}\n", "auto"),
+        (f"pdq,{MODS[0]}\n{MODS[1]},bridge-2\n", "csv"),
+    ],
+)
+def test_import_threatexchange_signal_files(
+    db: Path, tmp_path: Path, content: str, fmt: str
+) -> None:
+    assert radar(db, "case", "create", "te").returncode == 0
+    signals = tmp_path / "signals.txt"
+    signals.write_text(content)
+    result = radar(db, "case", "import-hashes", "te", str(signals), "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    expected = [h for h in MODS[:2] if h in content.lower()]
+    assert f"imported {len(expected)} new" in result.stdout
+    assert [(r.algorithm, r.hash) for r in SqlStore(db).references("te")] == [
+        ("pdq", h) for h in expected
+    ]
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         ("ab" * 32 + "\nnot-a-hash\n", "line 2: not a pdq hash"),
@@ -136,6 +175,15 @@ def test_import_hash_lists(db: Path, tmp_path: Path) -> None:
         ('{"references": ', "not valid JSON"),
         ("ab" * 32 + ",x,abc\n", "quality 'abc' is not a whole number"),
         ("", "hash list is empty"),
+        ("pdq,label\n", "hash list is empty"),
+        # python-threatexchange's lines, and a first line that is neither data nor header
+        ("pdq " + "ab" * 31 + "\n", "line 1: not a pdq hash"),
+        (
+            "# list\n\npdq " + "ab" * 32 + "\nmd5 d41d8cd98f00b204e9800998ecf8427e\n",
+            "line 4: signal type 'md5'",
+        ),
+        ("pdq," + "ab" * 31 + "\n", "line 1: not a pdq hash"),
+        ("ab" * 32 + "\n" + "x" * 200_000 + "\n", "line 2: field larger than field limit"),
         # Found by tests/fuzz: these raised RecursionError and OverflowError (tracebacks).
         ("[" * 5000, "nested too deeply"),
         ('[{"pdq": "' + "ab" * 32 + '", "quality": 1e400}]', "is not a whole number"),
