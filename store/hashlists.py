@@ -1,6 +1,9 @@
-"""Exchanged hash lists: the lists hotlines send each other (CSV, JSON, plain text and
-python-threatexchange's signal files), read into a case's
-:class:`~store.models.Reference` rows, all or nothing. Pure functions, no I/O.
+"""Exchanged hash lists, read and written: the lists hotlines send each other.
+
+Read (:func:`parse_hash_list`): CSV, JSON, plain text and python-threatexchange's signal
+files, into a case's :class:`~store.models.Reference` rows, all or nothing. Written
+(:func:`export_rows` and the ``write_*`` functions): a case's references under opaque
+reference ids, never their labels. Pure functions over text streams, no store access.
 """
 
 from __future__ import annotations
@@ -8,18 +11,22 @@ from __future__ import annotations
 import csv
 import json
 import re
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from hashing import ALGORITHMS, parse_hash
-from store.models import Reference
+from store.models import Case, Reference, Target
 
 FORMATS = ("auto", "csv", "json", "te")  # te: python-threatexchange's signal files
+EXPORT_FORMATS = ("csv", "json", "te")
 # A python-threatexchange signal line: its signal type's name, blanks, the signal; what
 # follows (metadata of `threatexchange dataset -P`) is ignored. Its PDQ is "pdq".
 _TE_LINE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)[ \t]+([^ \t,]+)(?:[ \t].*)?")
 _HEXISH = re.compile(r"[0-9a-fA-F]{8,}")  # a cell meant as a hash: never a column name
 # Columns that make a first line a header (signal_str: `threatexchange dataset --csv`).
 _HASH_COLUMNS = {"pdq", "phash", "hash", "signal_str"}
+EXPORT_COLUMNS = ("reference", "algorithm", "hash", "quality", "variant")
 
 
 def _entry(case_id: str, data: dict[str, Any], where: str) -> list[Reference]:
@@ -173,3 +180,89 @@ def parse_hash_list(case_id: str, text: str, fmt: str = "auto") -> list[Referenc
     if not rows:
         raise ValueError("hash list is empty")
     return rows
+
+
+# -- export ----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One exported hash: the reference's opaque id instead of its label."""
+
+    reference: str
+    algorithm: str
+    hash: str
+    quality: int | None
+    variant: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in EXPORT_COLUMNS}
+
+
+def reference_ids(refs: Iterable[Reference]) -> dict[str, str]:
+    """Each reference's opaque id, by label: ``ref-<n>``, ``n`` the store id of the
+    reference's first hash row. Stable (rows are never renumbered or deleted) and not
+    derived from the label, so an export names a reference without saying whose it is.
+    ``refs`` are one case's rows as the store returns them (with their ids)."""
+    first: dict[str, int] = {}
+    for ref in refs:
+        if ref.label not in first or ref.id < first[ref.label]:
+            first[ref.label] = ref.id
+    return {label: f"ref-{n}" for label, n in first.items()}
+
+
+def _own_hashes(rows: list[Reference]) -> list[Reference]:
+    """One hash for a reference: the PDQ of its original (else its first original hash);
+    a reference with no ``original`` row (a video's frames, an imported variant list)
+    keeps its PDQ rows, all of them for a video, whose frames together are its hash."""
+    originals = [r for r in rows if r.variant == "original"]
+    if originals:
+        pdq = [r for r in originals if r.algorithm == "pdq"]
+        return (pdq or originals)[:1]
+    return [r for r in rows if r.algorithm == "pdq"] or rows[:1]
+
+
+def export_rows(refs: Iterable[Reference], variants: bool = False) -> list[ExportRow]:
+    """The rows an export writes for one case's references, in store order (by id): every hash
+    with ``variants``, else one per reference (:func:`_own_hashes`). Never a label."""
+    refs = sorted(refs, key=lambda r: r.id)
+    ids = reference_ids(refs)
+    by_label: dict[str, list[Reference]] = {}
+    for ref in refs:
+        by_label.setdefault(ref.label, []).append(ref)
+    chosen = refs if variants else [r for rows in by_label.values() for r in _own_hashes(rows)]
+    chosen.sort(key=lambda r: r.id)  # store order: a reference's hashes in the order added
+    return [ExportRow(ids[r.label], r.algorithm, r.hash, r.quality, r.variant) for r in chosen]
+
+
+def write_csv(rows: Iterable[ExportRow], out: TextIO) -> None:
+    """CSV with the header :data:`EXPORT_COLUMNS`; :func:`parse_hash_list` reads it back
+    (the ``reference`` column becomes the importing case's label)."""
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [r.reference, r.algorithm, r.hash, "" if r.quality is None else r.quality, r.variant]
+        )
+
+
+def write_te(rows: Iterable[ExportRow], out: TextIO) -> int:
+    """python-threatexchange's signal file: ``pdq <hex>`` per distinct PDQ hash, nothing
+    else (its file exchange reads a line as signal type, one space, the signal). pHash
+    rows are left out: python-threatexchange has no pHash. Returns the lines written."""
+    seen: set[str] = set()
+    for r in rows:
+        if r.algorithm == "pdq" and r.hash not in seen:
+            seen.add(r.hash)
+            out.write(f"pdq {r.hash}\n")
+    return len(seen)
+
+
+def case_export(case: Case, rows: Iterable[ExportRow], targets: Iterable[Target]) -> dict[str, Any]:
+    """The JSON export of a case: its id, match rule and variant setting (not its title,
+    which is free text that may name the victim), its hashes and its targets (sites'
+    URLs and crawl bounds). :func:`parse_hash_list` reads its ``references`` back."""
+    data = case.to_dict()
+    return {
+        "case": {k: data[k] for k in ("id", "rule", "dihedral", "priority")},
+        "references": [r.to_dict() for r in rows],
+        "targets": [t.to_dict() for t in targets],
+    }

@@ -1,10 +1,11 @@
 """Exchanged hash lists (``radar case import-hashes``) from another party: any text is a
 list of valid references or one ValueError (the CLI's one-line error), never a crash;
-python-threatexchange's ``pdq <hex>`` lines are read as hashes, and a first line that is
-data is never taken for a header."""
+python-threatexchange's ``pdq <hex>`` lines are read as hashes, a first line that is
+data is never taken for a header, and what ``radar case export`` writes reads back."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -13,7 +14,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hashing import parse_hash
-from store.hashlists import parse_hash_list
+from store.hashlists import (
+    case_export,
+    export_rows,
+    parse_hash_list,
+    reference_ids,
+    write_csv,
+    write_te,
+)
+from store.models import Case, Reference
 from tests.fuzz.strategies import nasty_text
 from tests.fuzz.test_wire import json_values
 
@@ -114,3 +123,64 @@ def test_errors_name_the_line_as_the_file_numbers_it(before: list[str], fmt: str
     text = "\n".join([f"pdq {PDQ}", *before, "pdq " + "0" * 63])
     with pytest.raises(ValueError, match=f"^line {len(before) + 2}: not a pdq hash"):
         parse_hash_list("c1", text, fmt)
+
+
+reference = st.builds(
+    lambda label, alg, pdq, phash, quality, variant, n: Reference(
+        "c1",
+        "Victim " + label,
+        alg,
+        pdq if alg == "pdq" else phash,
+        quality,
+        variant,
+        id=n,
+    ),
+    nasty_text,
+    st.sampled_from(["pdq", "phash"]),
+    pdq_hex,
+    phash_hex,
+    st.one_of(st.none(), st.integers(0, 100)),
+    st.sampled_from(["original", "flip-x", "frame@1.000", "crop-0.9"]),
+    st.integers(1, 10**9),
+)
+
+
+@given(st.lists(reference, max_size=12, unique_by=lambda r: r.id), st.booleans())
+def test_exports_read_back_and_never_carry_a_label(refs: list[Reference], variants: bool) -> None:
+    """CSV, JSON and python-threatexchange exports read back to the hashes they hold,
+    each under its reference's opaque id (te: PDQ only, no ids), and no label is in them."""
+    rows = export_rows(refs, variants=variants)
+    ids = reference_ids(refs)
+    assert len(set(ids.values())) == len(ids) == len({r.reference for r in rows})
+    if variants:
+        assert len(rows) == len(refs)
+    for label, ref_id in ids.items():
+        own = sorted((r for r in refs if r.label == label), key=lambda r: r.id)
+        out = [(r.algorithm, r.hash, r.variant) for r in rows if r.reference == ref_id]
+        originals = [r for r in own if r.variant == "original"]
+        if variants:
+            assert sorted(out) == sorted((r.algorithm, r.hash, r.variant) for r in own)
+        elif originals:  # one hash: the original's PDQ if it has one
+            pdq = [r for r in originals if r.algorithm == "pdq"]
+            assert out == [
+                ((pdq or originals)[0].algorithm, (pdq or originals)[0].hash, "original")
+            ]
+        else:  # a video's frames or an imported variant list: its PDQ rows
+            pdq = [(r.algorithm, r.hash, r.variant) for r in own if r.algorithm == "pdq"]
+            assert out == (pdq or [(own[0].algorithm, own[0].hash, own[0].variant)])
+    csv_out, te_out = io.StringIO(), io.StringIO()
+    write_csv(rows, csv_out)
+    written = write_te(rows, te_out)
+    json_out = json.dumps(case_export(Case("c1", "Victim's own title"), rows, []))
+    for text in (csv_out.getvalue(), te_out.getvalue(), json_out):
+        assert "Victim" not in text
+    want = {(r.reference, r.algorithm, r.hash, r.quality, r.variant) for r in rows}
+    for text, fmt in ((csv_out.getvalue(), "csv"), (json_out, "json")):
+        back = parse_hash_list("c2", text, fmt) if rows else []
+        assert {(r.label, r.algorithm, r.hash, r.quality, r.variant) for r in back} == want
+    te_lines = te_out.getvalue().splitlines()
+    assert written == len(te_lines) == len({r.hash for r in rows if r.algorithm == "pdq"})
+    assert all(ln == f"pdq {ln[4:]}" and len(ln) == 68 for ln in te_lines)
+    if te_lines:
+        back = parse_hash_list("c2", te_out.getvalue(), "te")
+        assert [r.hash for r in back] == [ln[4:] for ln in te_lines]

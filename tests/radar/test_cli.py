@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,22 +102,90 @@ def test_check_matches_with_the_crawler_rule(
     assert rows[2] == {"file": str(unrelated), "pdq_quality": 100, "hits": []}
 
 
+def _export(db: Path, case: str, *args: str) -> str:
+    result = radar(db, "case", "export", case, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
-    stored = len(SqlStore(db).references(case))
+    stored = SqlStore(db).references(case)
     shown = radar(db, "case", "show", case).stdout
-    assert f"references: 3 ({stored} hashes)" in shown and "PDQ distance <= 31" in shown
+    assert f"references: 3 ({len(stored)} hashes)" in shown and "PDQ distance <= 31" in shown
     assert "c1" in radar(db, "case", "list").stdout
-    exported = radar(db, "case", "export", case, "--format", "csv")
-    assert exported.returncode == 0
+    originals = [r.hash for r in stored if r.algorithm == "pdq" and r.variant == "original"]
+    assert len(originals) == 3
+    # By default one hash per reference, its original's PDQ, under an opaque id.
+    rows = list(csv.DictReader(io.StringIO(_export(db, case, "--format", "csv"))))
+    assert [(r["algorithm"], r["hash"], r["variant"]) for r in rows] == [
+        ("pdq", h, "original") for h in originals
+    ]
+    ids = [r["reference"] for r in rows]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"ref-\d+", i) for i in ids)
+    te = _export(db, case, "--format", "te")
+    assert te.splitlines() == [f"pdq {h}" for h in originals]
+    document = json.loads(_export(db, case))
+    assert [r["reference"] for r in document["references"]] == ids
+    assert document["case"] == {
+        "id": case,
+        "rule": {"pdq_threshold": 31, "phash_threshold": 6, "min_pdq_quality": 50},
+        "dihedral": True,
+        "priority": 0,
+    }
+    # Every variant with --variants: the same ids, and it reads back whole.
+    variants = _export(db, case, "--format", "csv", "--variants")
+    assert len(variants.splitlines()) == len(stored) + 1
+    assert {r["reference"] for r in csv.DictReader(io.StringIO(variants))} == set(ids)
+    for text in (variants, te, _export(db, case, "--variants")):
+        assert "kodim" not in text and "Test case" not in text  # no label, no title
     csv_file = Path(db.parent / "export.csv")
-    csv_file.write_text(exported.stdout)
+    csv_file.write_text(variants)
     assert radar(db, "case", "create", "c2").returncode == 0
     imported = radar(db, "case", "import-hashes", "c2", str(csv_file))
     assert imported.returncode == 0, imported.stderr
-    assert f"imported {stored} new hashes" in imported.stdout
-    a = json.loads(radar(db, "case", "export", case).stdout)["references"]
-    b = json.loads(radar(db, "case", "export", "c2").stdout)["references"]
-    assert a == b
+    assert f"imported {len(stored)} new hashes" in imported.stdout
+
+    def hashes(name: str) -> set[tuple[object, ...]]:
+        refs = json.loads(_export(db, name, "--variants"))["references"]
+        return {(r["algorithm"], r["hash"], r["quality"], r["variant"]) for r in refs}
+
+    assert hashes("c2") == hashes(case)
+    assert {r.label for r in SqlStore(db).references("c2")} == set(ids)
+    # python-threatexchange's file reads back as the three originals.
+    te_file = db.parent / "export.te"
+    te_file.write_text(te)
+    assert radar(db, "case", "create", "c3").returncode == 0
+    assert "imported 3 new" in radar(db, "case", "import-hashes", "c3", str(te_file)).stdout
+    assert [r.hash for r in SqlStore(db).references("c3")] == originals
+    # The ids are stable: another reference leaves them as they were.
+    more = db.parent / "more.txt"
+    more.write_text("ab" * 32 + ",another\n")
+    assert radar(db, "case", "import-hashes", case, str(more)).returncode == 0
+    again = list(csv.DictReader(io.StringIO(_export(db, case, "--format", "csv"))))
+    assert [r["reference"] for r in again][:3] == ids and len(again) == 4
+
+
+def test_exports_carry_no_label_and_say_what_te_leaves_out(db: Path, tmp_path: Path) -> None:
+    """Labels that name a person never leave the store: not in CSV, JSON or te exports,
+    with or without variants; te (PDQ only) says which references it could not write."""
+    assert radar(db, "case", "create", "named", "--title", "Photos of Maria Perez").returncode == 0
+    listing = tmp_path / "list.csv"
+    listing.write_text(
+        "pdq,phash,label,quality,variant\n"
+        f"{'ab' * 32},{'cd' * 8},Maria Perez,100,original\n"
+        f"{'ac' * 32},,Maria Perez,100,flip-x\n"
+        f",{'ce' * 8},Juan Garcia,,original\n"
+    )
+    assert "imported 4 new" in radar(db, "case", "import-hashes", "named", str(listing)).stdout
+    for args in ((), ("--variants",)):
+        for fmt in ("csv", "json", "te"):
+            text = _export(db, "named", "--format", fmt, *args)
+            assert "Maria" not in text and "Juan" not in text and "Perez" not in text
+    one = list(csv.DictReader(io.StringIO(_export(db, "named", "--format", "csv"))))
+    assert [(r["algorithm"], r["hash"]) for r in one] == [("pdq", "ab" * 32), ("phash", "ce" * 8)]
+    te = radar(db, "case", "export", "named", "--format", "te", "--variants")
+    assert te.stdout.splitlines() == [f"pdq {'ab' * 32}", f"pdq {'ac' * 32}"]
+    assert "1 references without a PDQ hash left out" in te.stderr
 
 
 def test_import_hash_lists(db: Path, tmp_path: Path) -> None:
