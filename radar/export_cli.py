@@ -1,5 +1,6 @@
-"""``radar case export``: a case's hashes as a file to share, under opaque reference
-ids, never labels (:mod:`store.hashlists`)."""
+"""``radar case export``, ``export-hits`` and ``export-notices``: a case's hashes, hits
+and notices as files to share, under opaque reference ids, never labels
+(:mod:`store.hashlists`, :mod:`store.exports`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,23 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from store import SqlStore
+from store.exports import (
+    hit_dicts,
+    notice_dicts,
+    write_hits_csv,
+    write_json,
+    write_notices_csv,
+)
 from store.hashlists import (
     EXPORT_FORMATS,
     case_export,
     export_rows,
+    reference_ids,
     write_csv,
     write_te,
 )
+from store.hitquery import HitQuery
+from store.notices import SqlNoticeStore
 
 
 @contextmanager
@@ -54,6 +65,31 @@ def cmd_case_export(args: argparse.Namespace) -> None:
             write_csv(rows, out)
 
 
+def cmd_case_export_hits(args: argparse.Namespace) -> None:
+    store = SqlStore(args.db)
+    case = store.get_case(args.case)
+    ids = reference_ids(store.references(case.id))
+    count = store.count_hits(HitQuery(case_ids=(case.id,), limit=0))
+    rows = hit_dicts(store.hits(case.id, limit=max(count, 1)), ids)
+    with _output(args.output) as out:
+        if args.format == "json":
+            write_json(case.id, "hits", rows, out)
+        else:
+            write_hits_csv(rows, out)
+
+
+def cmd_case_export_notices(args: argparse.Namespace) -> None:
+    store = SqlStore(args.db)
+    case = store.get_case(args.case)
+    ids = reference_ids(store.references(case.id))
+    rows = notice_dicts(SqlNoticeStore(args.db).notices(), case.id, ids)
+    with _output(args.output) as out:
+        if args.format == "json":
+            write_json(case.id, "notices", rows, out)
+        else:
+            write_notices_csv(rows, out)
+
+
 def add_case_commands(cs: Any) -> None:
     """The export actions of ``radar case``."""
     c = cs.add_parser(
@@ -75,3 +111,12 @@ def add_case_commands(cs: Any) -> None:
     )
     c.add_argument("-o", "--output", help="file to write (default: standard output)")
     c.set_defaults(func=cmd_case_export)
+    for name, func, what in (
+        ("export-hits", cmd_case_export_hits, "hits: URLs, match evidence, review status"),
+        ("export-notices", cmd_case_export_notices, "notices: host, regime, status, URLs"),
+    ):
+        c = cs.add_parser(name, help=f"export a case's {what} (no labels, no images)")
+        c.add_argument("case")
+        c.add_argument("--format", choices=("csv", "json"), default="json")
+        c.add_argument("-o", "--output", help="file to write (default: standard output)")
+        c.set_defaults(func=func)

@@ -278,6 +278,8 @@ def test_malformed_hash_list_changes_nothing(
     [
         ("case", "show", "nope"),
         ("case", "export", "nope"),
+        ("case", "export-hits", "nope"),
+        ("case", "export-notices", "nope"),
         ("case", "add-references", "nope", "{kodak}"),
         ("case", "import-hashes", "nope", "{kodak}"),
         ("case", "add-target", "nope", "https://example.org/"),
@@ -356,3 +358,109 @@ def test_targets_record_whether_they_pass_age_gates(db: Path) -> None:
     store = SqlStore(db)
     assert [t.pass_gates for t in store.targets("gated")] == [True, False, False, True]
     store.close()
+
+
+def test_case_hits_and_notices_export_without_labels(db: Path, tmp_path: Path) -> None:
+    """``radar case export-hits`` / ``export-notices``: the case's hits and the notices
+    naming its URLs, under the reference ids of ``radar case export``; no label, hit id,
+    typed notice field, recipient or drafting user (and hits hold no image bytes)."""
+    import dataclasses
+
+    from store.notices import NoticeUrl, SqlNoticeStore
+    from tests.notices.samples import URLS, notice
+    from wire.records import Hit, MatchEvidence
+
+    def hit(case: str, label: str, url: str, site: str, distance: int) -> Hit:
+        evidence = [MatchEvidence("pdq", distance), MatchEvidence("phash", 2, "rotate-90")]
+        return Hit(
+            case,
+            label,
+            "pdq",
+            distance,
+            url,
+            f"https://{site}/page",
+            site,
+            "2026-03-01T00:00:00Z",
+            200,
+            "ab" * 32,
+            evidence,
+        )
+
+    case, label = URLS[0].case_id, URLS[0].reference_label
+    assert radar(db, "case", "create", case, "--title", "Photos of Jane Doe").returncode == 0
+    assert radar(db, "case", "create", "other").returncode == 0
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"pdq,label\n{'ab' * 32},{label}\n{'ac' * 32},Juan Garcia\n")
+    assert radar(db, "case", "import-hashes", case, str(listing)).returncode == 0
+    store = SqlStore(db)
+    hits = [
+        hit(case, label, URLS[0].url, "img.tube.example", 4),
+        hit(case, "Juan Garcia", "https://img.tube.example/u/other.jpg", "img.tube.example", 9),
+        hit("other", "r1", "https://elsewhere.example/x.jpg", "elsewhere.example", 2),
+    ]
+    store.upsert_hits(hits)
+    notices = SqlNoticeStore(db)
+    sent = notices.create_notice(
+        dataclasses.replace(notice("takeitdown"), created_by="staffer-x", id=0)
+    )
+    notices.create_notice(
+        dataclasses.replace(
+            notice("dsa"),
+            urls=(
+                NoticeUrl(
+                    "c" * 32,
+                    hits[2].image_url,
+                    "https://elsewhere.example/",
+                    "other",
+                    "r1",
+                    2,
+                    "ef" * 32,
+                ),
+            ),
+            id=0,
+            parent_id=None,
+        )
+    )
+    ids = {
+        r["hash"]: r["reference"]
+        for r in csv.DictReader(io.StringIO(_export(db, case, "--format", "csv")))
+    }
+    hit_ids = [h.id for h in hits] + [u.hit_id for u in URLS]
+    secret = [label, "Juan", "Jane Doe", "Lea Legal", "staffer-x", "abuse@hosting.example"]
+    outputs = {}
+    for command in ("export-hits", "export-notices"):
+        for fmt in ("csv", "json"):
+            result = radar(db, "case", command, case, "--format", fmt)
+            assert result.returncode == 0, result.stderr
+            outputs[command, fmt] = result.stdout
+            for text in (*secret, *hit_ids, "elsewhere.example"):
+                assert text not in result.stdout, (command, fmt, text)
+    rows = list(csv.DictReader(io.StringIO(outputs["export-hits", "csv"])))
+    assert [(r["reference"], r["image_url"], r["distance"]) for r in rows] == [
+        (ids["ab" * 32], URLS[0].url, "4"),
+        (ids["ac" * 32], "https://img.tube.example/u/other.jpg", "9"),
+    ]
+    assert rows[0]["matches"] == "pdq:original:4 phash:rotate-90:2"
+    assert rows[0]["status"] == "pending" and rows[0]["content_sha256"] == "ab" * 32
+    document = json.loads(outputs["export-hits", "json"])
+    assert document["case"] == case and len(document["hits"]) == 2
+    assert document["hits"][0]["matches"][1] == {
+        "algorithm": "phash",
+        "distance": 2,
+        "variant": "rotate-90",
+    }
+    [one] = json.loads(outputs["export-notices", "json"])["notices"]
+    assert (one["notice"], one["regime"], one["host"], one["status"]) == (
+        sent.id,
+        "takeitdown",
+        "img.tube.example",
+        "sent",
+    )
+    assert [(u["url"], u["reference"], u["state"]) for u in one["urls"]] == [
+        (URLS[0].url, ids["ab" * 32], "online"),
+        (URLS[1].url, ids["ab" * 32], "online"),
+    ]
+    lines = list(csv.DictReader(io.StringIO(outputs["export-notices", "csv"])))
+    assert [(r["notice"], r["url"], r["sent_at"]) for r in lines] == [
+        (str(sent.id), u.url, sent.sent_at) for u in URLS
+    ]
