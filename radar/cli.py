@@ -9,7 +9,6 @@ errors), and leaves stored data unchanged.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
@@ -22,6 +21,7 @@ from hashing import ImageError, MatchRule, hash_file
 from hashing.video import VideoError
 from matcher import Bank
 from store import Case, SqlStore, StoreError, Target
+from store.hashlists import FORMATS
 from store.models import check_case_id
 
 log = logging.getLogger("radar")
@@ -113,51 +113,6 @@ def cmd_case_show(args: argparse.Namespace) -> None:
     print(f"  hits: {len(store.hits(case.id))}")
 
 
-def cmd_case_export(args: argparse.Namespace) -> None:
-    store = _store(args)
-    case = store.get_case(args.case)
-    refs = store.references(case.id)
-    out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
-    try:
-        if args.format == "json":
-            json.dump(
-                {
-                    "case": case.to_dict(),
-                    "references": [
-                        {
-                            "label": r.label,
-                            "algorithm": r.algorithm,
-                            "hash": r.hash,
-                            "quality": r.quality,
-                            "variant": r.variant,
-                        }
-                        for r in refs
-                    ],
-                    "targets": [t.to_dict() for t in store.targets(case.id)],
-                },
-                out,
-                indent=2,
-                sort_keys=True,
-            )
-            out.write("\n")
-        else:
-            writer = csv.writer(out)
-            writer.writerow(["label", "algorithm", "hash", "quality", "variant"])
-            for r in refs:
-                writer.writerow(
-                    [
-                        r.label,
-                        r.algorithm,
-                        r.hash,
-                        "" if r.quality is None else r.quality,
-                        r.variant,
-                    ]
-                )
-    finally:
-        if out is not sys.stdout:
-            out.close()
-
-
 def cmd_case_add_references(args: argparse.Namespace) -> None:
     from radar.references import hash_reference, image_files
 
@@ -190,7 +145,7 @@ def cmd_case_add_references(args: argparse.Namespace) -> None:
 
 
 def cmd_case_import_hashes(args: argparse.Namespace) -> None:
-    from radar.references import parse_hash_list
+    from store.hashlists import parse_hash_list
 
     store = _store(args)
     case = store.get_case(args.case)
@@ -400,20 +355,21 @@ def build_parser() -> argparse.ArgumentParser:
     c = cs.add_parser("show", help="show a case: rule, references, targets")
     c.add_argument("case")
     c.set_defaults(func=cmd_case_show)
-    c = cs.add_parser("export", help="export a case's hashes (to share with other hotlines)")
-    c.add_argument("case")
-    c.add_argument("--format", choices=("csv", "json"), default="json")
-    c.add_argument("-o", "--output", help="file to write (default: standard output)")
-    c.set_defaults(func=cmd_case_export)
+    from radar import export_cli
+
+    export_cli.add_case_commands(cs)
     c = cs.add_parser("add-references", help="hash pictures locally, store their hashes")
     c.add_argument("case")
     c.add_argument("paths", nargs="+", metavar="DIR_OR_FILE")
     c.add_argument("--label", help="label for a single file (default: its file name)")
     c.set_defaults(func=cmd_case_add_references)
-    c = cs.add_parser("import-hashes", help="import a PDQ/pHash hash list (CSV or JSON)")
+    c = cs.add_parser(
+        "import-hashes",
+        help="import a PDQ/pHash hash list (CSV, JSON or python-threatexchange's 'pdq <hex>')",
+    )
     c.add_argument("case")
     c.add_argument("file")
-    c.add_argument("--format", choices=("auto", "csv", "json"), default="auto")
+    c.add_argument("--format", choices=FORMATS, default="auto")
     c.set_defaults(func=cmd_case_import_hashes)
     c = cs.add_parser("add-target", help="add a website to crawl for this case")
     c.add_argument("case")
