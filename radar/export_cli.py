@@ -69,8 +69,13 @@ def cmd_case_export_hits(args: argparse.Namespace) -> None:
     store = SqlStore(args.db)
     case = store.get_case(args.case)
     ids = reference_ids(store.references(case.id))
-    count = store.count_hits(HitQuery(case_ids=(case.id,), limit=0))
-    rows = hit_dicts(store.hits(case.id, limit=max(count, 1)), ids)
+    hit_store: Any = store
+    if args.elasticsearch:  # the distributed mode's hits; the case and its ids stay here
+        from store.elastic import ElasticHitStore, ElasticSettings
+
+        hit_store = ElasticHitStore(ElasticSettings.from_env())
+    count = hit_store.count_hits(HitQuery(case_ids=(case.id,), limit=0))
+    rows = hit_dicts(hit_store.hits(case.id, limit=max(count, 1)), ids)
     with _output(args.output) as out:
         if args.format == "json":
             write_json(case.id, "hits", rows, out)
@@ -119,4 +124,10 @@ def add_case_commands(cs: Any) -> None:
         c.add_argument("case")
         c.add_argument("--format", choices=("csv", "json"), default="json")
         c.add_argument("-o", "--output", help="file to write (default: standard output)")
+        if name == "export-hits":
+            c.add_argument(
+                "--elasticsearch",
+                action="store_true",
+                help="the hits of the distributed mode (RADAR_ES_URL)",
+            )
         c.set_defaults(func=func)

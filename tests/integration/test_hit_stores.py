@@ -280,3 +280,58 @@ def test_rollover_is_off_unless_configured_and_its_settings_are_checked(
     ):
         with pytest.raises(ValueError, match=name):
             ElasticSettings.from_env({name: value})
+
+
+def test_export_hits_reads_the_distributed_modes_hits(servers: Servers, tmp_path: Path) -> None:
+    """``radar case export-hits CASE --elasticsearch``: the hits the matchers wrote to
+    Elasticsearch, under the reference ids of the case in the service store; no label."""
+    import csv
+    import io
+    import os
+    import subprocess
+    import sys
+
+    db = tmp_path / "radar.db"
+    env = {
+        **os.environ,
+        "RADAR_DB": str(db),
+        "RADAR_ES_URL": servers.elasticsearch_url,
+        "RADAR_ES_PREFIX": f"t-{uuid.uuid4().hex[:8]}",
+    }
+
+    def radar(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "radar", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    radar("case", "create", "alpha")
+    listing = tmp_path / "list.csv"
+    listing.write_text(f"pdq,label\n{'ab' * 32},Jane Doe\n")
+    radar("case", "import-hashes", "alpha", str(listing))
+    [row] = csv.DictReader(io.StringIO(radar("case", "export", "alpha", "--format", "csv")))
+    store = ElasticHitStore(ElasticSettings.from_env(env))
+    try:
+        store.ensure_index()
+        import dataclasses
+
+        found = dataclasses.replace(hit("https://a.example/1.jpg"), reference_label="Jane Doe")
+        store.upsert_hits([found])
+        store.upsert_hits([hit("https://b.example/2.jpg", case_id="beta")])
+        store.refresh()
+        out = radar("case", "export-hits", "alpha", "--format", "csv", "--elasticsearch")
+        assert "Jane" not in out
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [(r["reference"], r["image_url"]) for r in rows] == [
+            (row["reference"], "https://a.example/1.jpg")
+        ]
+        local = radar("case", "export-hits", "alpha", "--format", "csv")  # SQLite has none
+        assert list(csv.DictReader(io.StringIO(local))) == []
+    finally:
+        store.es.indices.delete(index=f"{store.alias}-*")
