@@ -37,18 +37,22 @@ class KafkaSettings(RadarSettings):
     """How to reach Kafka. ``from_env`` reads ``RADAR_KAFKA_*``; secrets never get a default
     and are left out of ``repr``."""
 
-    bootstrap_servers: str = Field(DEFAULT_BOOTSTRAP, validation_alias="RADAR_KAFKA_BOOTSTRAP")
-    security_protocol: str = Field("PLAINTEXT", validation_alias="RADAR_KAFKA_SECURITY_PROTOCOL")
-    sasl_mechanism: str | None = Field(None, validation_alias="RADAR_KAFKA_SASL_MECHANISM")
-    sasl_username: str | None = Field(None, validation_alias="RADAR_KAFKA_SASL_USERNAME")
-    sasl_password: str | None = Field(
-        None, validation_alias="RADAR_KAFKA_SASL_PASSWORD", repr=False
+    bootstrap_servers: str = Field(
+        default=DEFAULT_BOOTSTRAP, validation_alias="RADAR_KAFKA_BOOTSTRAP"
     )
-    ssl_cafile: str | None = Field(None, validation_alias="RADAR_KAFKA_SSL_CAFILE")
-    client_id: str = Field(DEFAULT_CLIENT_ID, validation_alias="RADAR_KAFKA_CLIENT_ID")
+    security_protocol: str = Field(
+        default="PLAINTEXT", validation_alias="RADAR_KAFKA_SECURITY_PROTOCOL"
+    )
+    sasl_mechanism: str | None = Field(default=None, validation_alias="RADAR_KAFKA_SASL_MECHANISM")
+    sasl_username: str | None = Field(default=None, validation_alias="RADAR_KAFKA_SASL_USERNAME")
+    sasl_password: str | None = Field(
+        default=None, validation_alias="RADAR_KAFKA_SASL_PASSWORD", repr=False
+    )
+    ssl_cafile: str | None = Field(default=None, validation_alias="RADAR_KAFKA_SSL_CAFILE")
+    client_id: str = Field(default=DEFAULT_CLIENT_ID, validation_alias="RADAR_KAFKA_CLIENT_ID")
     # Prefixed to every topic name, so several deployments (or test runs) can share one
     # cluster: "staging." gives staging.images.hashed.v1.
-    namespace: str = Field("", validation_alias="RADAR_KAFKA_NAMESPACE")
+    namespace: str = Field(default="", validation_alias="RADAR_KAFKA_NAMESPACE")
 
     _optional = field_validator(
         "sasl_mechanism", "sasl_username", "sasl_password", "ssl_cafile", mode="before"

@@ -39,13 +39,13 @@ class CrawlerSettings(RadarSettings):
     """A crawler's settings; ``from_env`` reads the names in the module's docstring."""
 
     kafka: KafkaSettings
-    group_id: str = Field("radar-crawlers", validation_alias="RADAR_CRAWLER_GROUP")
+    group_id: str = Field(default="radar-crawlers", validation_alias="RADAR_CRAWLER_GROUP")
     allowed_networks: Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_list)] = Field(
-        (), validation_alias="RADAR_ALLOWED_NETWORKS"
+        default=(), validation_alias="RADAR_ALLOWED_NETWORKS"
     )
-    log_level: str = Field("INFO", validation_alias="RADAR_LOG_LEVEL")
+    log_level: str = Field(default="INFO", validation_alias="RADAR_LOG_LEVEL")
     # the service store for incremental crawl state; "" for none
-    db: str = Field("", validation_alias="RADAR_DB")
+    db: str = Field(default="", validation_alias="RADAR_DB")
 
     @field_validator("allowed_networks")
     @classmethod

@@ -52,12 +52,12 @@ class MatcherSettings(RadarSettings):
 
     kafka: KafkaSettings
     elastic: ElasticSettings
-    group_id: str = Field("radar-matchers", validation_alias="RADAR_MATCHER_GROUP")
+    group_id: str = Field(default="radar-matchers", validation_alias="RADAR_MATCHER_GROUP")
     batch_size: Annotated[int, BeforeValidator(_batch)] = Field(
-        200, validation_alias="RADAR_MATCHER_BATCH"
+        default=200, validation_alias="RADAR_MATCHER_BATCH"
     )
     poll_seconds: float = 1.0
-    max_backoff_seconds: float = Field(30.0, validation_alias="RADAR_MATCHER_MAX_BACKOFF")
+    max_backoff_seconds: float = Field(default=30.0, validation_alias="RADAR_MATCHER_MAX_BACKOFF")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **values: Any) -> Self:

@@ -24,12 +24,18 @@ def _port(value: object) -> object:
 class SmtpSettings(RadarSettings):
     """How to reach the SMTP server; ``from_env`` reads ``RADAR_SMTP_*``."""
 
-    host: str = Field("127.0.0.1", validation_alias="RADAR_SMTP_HOST")
-    port: Annotated[int, BeforeValidator(_port)] = Field(25, validation_alias="RADAR_SMTP_PORT")
-    security: str = Field("none", validation_alias="RADAR_SMTP_SECURITY")  # none, starttls, tls
-    username: str | None = Field(None, validation_alias="RADAR_SMTP_USERNAME")
-    password: str | None = Field(None, validation_alias="RADAR_SMTP_PASSWORD", repr=False)
-    sender: str = Field("notices@reupload-radar.local", validation_alias="RADAR_SMTP_SENDER")
+    host: str = Field(default="127.0.0.1", validation_alias="RADAR_SMTP_HOST")
+    port: Annotated[int, BeforeValidator(_port)] = Field(
+        default=25, validation_alias="RADAR_SMTP_PORT"
+    )
+    security: str = Field(
+        default="none", validation_alias="RADAR_SMTP_SECURITY"
+    )  # none, starttls, tls
+    username: str | None = Field(default=None, validation_alias="RADAR_SMTP_USERNAME")
+    password: str | None = Field(default=None, validation_alias="RADAR_SMTP_PASSWORD", repr=False)
+    sender: str = Field(
+        default="notices@reupload-radar.local", validation_alias="RADAR_SMTP_SENDER"
+    )
     timeout: float = 30.0
 
     _optional = field_validator("username", "password", mode="before")(empty_is_none)

@@ -97,24 +97,24 @@ class ElasticSettings(RadarSettings):
     """How to reach Elasticsearch; ``from_env`` reads ``RADAR_ES_*``. Secrets have no
     default and stay out of ``repr``."""
 
-    url: str = Field(DEFAULT_URL, validation_alias="RADAR_ES_URL")
-    username: str | None = Field(None, validation_alias="RADAR_ES_USERNAME")
-    password: str | None = Field(None, validation_alias="RADAR_ES_PASSWORD", repr=False)
-    api_key: str | None = Field(None, validation_alias="RADAR_ES_API_KEY", repr=False)
-    ca_certs: str | None = Field(None, validation_alias="RADAR_ES_CA_CERTS")
-    prefix: str = Field("radar", validation_alias="RADAR_ES_PREFIX")
+    url: str = Field(default=DEFAULT_URL, validation_alias="RADAR_ES_URL")
+    username: str | None = Field(default=None, validation_alias="RADAR_ES_USERNAME")
+    password: str | None = Field(default=None, validation_alias="RADAR_ES_PASSWORD", repr=False)
+    api_key: str | None = Field(default=None, validation_alias="RADAR_ES_API_KEY", repr=False)
+    ca_certs: str | None = Field(default=None, validation_alias="RADAR_ES_CA_CERTS")
+    prefix: str = Field(default="radar", validation_alias="RADAR_ES_PREFIX")
     # Copies of each shard of the hit index beyond the primary: 0 on one node (the local
     # servers, a dev cluster), 1 or more on a cluster (RADAR_ES_REPLICAS).
     replicas: Annotated[int, BeforeValidator(_whole("RADAR_ES_REPLICAS"))] = Field(
-        0, validation_alias="RADAR_ES_REPLICAS"
+        default=0, validation_alias="RADAR_ES_REPLICAS"
     )
     # When the write index is rolled over (Elasticsearch's rollover conditions; "" or 0:
     # not by that): an age such as "30d", a primary shard size such as "30gb", a count.
-    rollover_max_age: str = Field("", validation_alias="RADAR_ES_ROLLOVER_MAX_AGE")
-    rollover_max_size: str = Field("", validation_alias="RADAR_ES_ROLLOVER_MAX_SIZE")
+    rollover_max_age: str = Field(default="", validation_alias="RADAR_ES_ROLLOVER_MAX_AGE")
+    rollover_max_size: str = Field(default="", validation_alias="RADAR_ES_ROLLOVER_MAX_SIZE")
     rollover_max_docs: Annotated[
         int, BeforeValidator(_whole("RADAR_ES_ROLLOVER_MAX_DOCS")), BeforeValidator(_zero)
-    ] = Field(0, validation_alias="RADAR_ES_ROLLOVER_MAX_DOCS")
+    ] = Field(default=0, validation_alias="RADAR_ES_ROLLOVER_MAX_DOCS")
 
     _optional = field_validator("username", "password", "api_key", "ca_certs", mode="before")(
         empty_is_none
