@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
+from pydantic import Field, field_validator, model_validator
+
+from ops.settings import RadarSettings, empty_is_none
 
 log = logging.getLogger(__name__)
 
@@ -32,44 +33,54 @@ class BusFull(TimeoutError):
     """Kafka did not acknowledge fast enough and the in-flight bound was reached."""
 
 
-@dataclass(frozen=True, slots=True)
-class KafkaSettings:
+class KafkaSettings(RadarSettings):
     """How to reach Kafka. ``from_env`` reads ``RADAR_KAFKA_*``; secrets never get a default
     and are left out of ``repr``."""
 
-    bootstrap_servers: str = DEFAULT_BOOTSTRAP
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_username: str | None = None
-    sasl_password: str | None = field(default=None, repr=False)
-    ssl_cafile: str | None = None
-    client_id: str = DEFAULT_CLIENT_ID
+    bootstrap_servers: str = Field(
+        default=DEFAULT_BOOTSTRAP, validation_alias="RADAR_KAFKA_BOOTSTRAP"
+    )
+    security_protocol: str = Field(
+        default="PLAINTEXT", validation_alias="RADAR_KAFKA_SECURITY_PROTOCOL"
+    )
+    sasl_mechanism: str | None = Field(default=None, validation_alias="RADAR_KAFKA_SASL_MECHANISM")
+    sasl_username: str | None = Field(default=None, validation_alias="RADAR_KAFKA_SASL_USERNAME")
+    sasl_password: str | None = Field(
+        default=None, validation_alias="RADAR_KAFKA_SASL_PASSWORD", repr=False
+    )
+    ssl_cafile: str | None = Field(default=None, validation_alias="RADAR_KAFKA_SSL_CAFILE")
+    client_id: str = Field(default=DEFAULT_CLIENT_ID, validation_alias="RADAR_KAFKA_CLIENT_ID")
     # Prefixed to every topic name, so several deployments (or test runs) can share one
     # cluster: "staging." gives staging.images.hashed.v1.
-    namespace: str = ""
+    namespace: str = Field(default="", validation_alias="RADAR_KAFKA_NAMESPACE")
 
-    def __post_init__(self) -> None:
-        if not self.bootstrap_servers.strip():
-            raise ValueError("Kafka bootstrap servers are empty")
-        if self.security_protocol not in _PROTOCOLS:
-            raise ValueError(f"unknown Kafka security protocol {self.security_protocol!r}")
+    _optional = field_validator(
+        "sasl_mechanism", "sasl_username", "sasl_password", "ssl_cafile", mode="before"
+    )(empty_is_none)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("Kafka bootstrap servers (RADAR_KAFKA_BOOTSTRAP) are empty")
+        return value
+
+    @field_validator("security_protocol")
+    @classmethod
+    def _protocol(cls, value: str) -> str:
+        if value.upper() not in _PROTOCOLS:
+            raise ValueError(
+                f"unknown Kafka security protocol {value!r} (RADAR_KAFKA_SECURITY_PROTOCOL)"
+            )
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _sasl(self) -> Self:
         if self.security_protocol.startswith("SASL") and not (
             self.sasl_mechanism and self.sasl_username and self.sasl_password
         ):
             raise ValueError("SASL needs RADAR_KAFKA_SASL_MECHANISM, _USERNAME and _PASSWORD")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> KafkaSettings:
-        return cls(
-            bootstrap_servers=env.get("RADAR_KAFKA_BOOTSTRAP", DEFAULT_BOOTSTRAP),
-            security_protocol=env.get("RADAR_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper(),
-            sasl_mechanism=env.get("RADAR_KAFKA_SASL_MECHANISM") or None,
-            sasl_username=env.get("RADAR_KAFKA_SASL_USERNAME") or None,
-            sasl_password=env.get("RADAR_KAFKA_SASL_PASSWORD") or None,
-            ssl_cafile=env.get("RADAR_KAFKA_SSL_CAFILE") or None,
-            client_id=env.get("RADAR_KAFKA_CLIENT_ID", DEFAULT_CLIENT_ID),
-            namespace=env.get("RADAR_KAFKA_NAMESPACE", ""),
-        )
+        return self
 
     def topic(self, name: str) -> str:
         """The real name of a topic of :mod:`wire.topics` in this deployment."""

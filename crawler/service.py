@@ -18,7 +18,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Annotated, Any, Self
+
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_settings import NoDecode
 
 from bus.kafka import KafkaBus, KafkaSettings
 from crawler.addresses import parse_networks
@@ -27,33 +30,38 @@ from crawler.frontier import FrontierSpider
 from crawler.metrics import CrawlerMetrics
 from crawler.settings import crawl_settings
 from ops.health import HealthServer
+from ops.settings import RadarSettings, comma_list
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class CrawlerSettings:
-    kafka: KafkaSettings
-    group_id: str = "radar-crawlers"
-    allowed_networks: tuple[str, ...] = ()
-    log_level: str = "INFO"
-    db: str = ""  # the service store for incremental crawl state; "" for none
+class CrawlerSettings(RadarSettings):
+    """A crawler's settings; ``from_env`` reads the names in the module's docstring."""
 
-    def __post_init__(self) -> None:
-        parse_networks(self.allowed_networks)  # validates
+    kafka: KafkaSettings
+    group_id: str = Field(default="radar-crawlers", validation_alias="RADAR_CRAWLER_GROUP")
+    allowed_networks: Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_list)] = Field(
+        default=(), validation_alias="RADAR_ALLOWED_NETWORKS"
+    )
+    log_level: str = Field(default="INFO", validation_alias="RADAR_LOG_LEVEL")
+    # the service store for incremental crawl state; "" for none
+    db: str = Field(default="", validation_alias="RADAR_DB")
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_networks(value)  # validates
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        return value.upper()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> CrawlerSettings:
-        networks = tuple(
-            n.strip() for n in env.get("RADAR_ALLOWED_NETWORKS", "").split(",") if n.strip()
-        )
-        return cls(
-            kafka=KafkaSettings.from_env(env),
-            group_id=env.get("RADAR_CRAWLER_GROUP", "radar-crawlers"),
-            allowed_networks=networks,
-            log_level=env.get("RADAR_LOG_LEVEL", "INFO").upper(),
-            db=env.get("RADAR_DB", ""),
-        )
+    def from_env(cls, env: Mapping[str, str] = os.environ, **values: Any) -> Self:
+        """The settings in ``env``, Kafka's too; ``values`` take precedence."""
+        return super().from_env(env, **{"kafka": KafkaSettings.from_env(env), **values})
 
 
 def main() -> None:

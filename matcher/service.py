@@ -20,10 +20,10 @@ import os
 import signal
 import time
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Self
 
 from kafka.structs import OffsetAndMetadata
+from pydantic import BeforeValidator, Field
 
 from bus import Bus
 from bus.kafka import KafkaBus, KafkaSettings
@@ -32,6 +32,7 @@ from matcher.feed import BankFeed
 from matcher.metrics import MatcherMetrics
 from matcher.worker import Batch, MatchWorker
 from ops.health import HealthServer
+from ops.settings import RadarSettings, whole_number
 from store.base import HitStore, StoreError
 from store.elastic import ElasticHitStore, ElasticSettings
 from wire import HASHES_TOPIC, HITS_TOPIC, REJECTED_TOPIC, Hit, utc_now
@@ -41,24 +42,29 @@ _MAX_DEAD_LETTER_BYTES = 64 * 1024
 ROLLOVER_CHECK_SECONDS = 300.0  # how often each matcher asks whether the hit index is due
 
 
-@dataclass(frozen=True, slots=True)
-class MatcherSettings:
+def _batch(value: object) -> object:
+    return whole_number("RADAR_MATCHER_BATCH", value)
+
+
+class MatcherSettings(RadarSettings):
+    """A matcher's settings; ``from_env`` reads ``RADAR_MATCHER_GROUP``, ``_BATCH`` and
+    ``_MAX_BACKOFF``, and ``RADAR_KAFKA_*`` and ``RADAR_ES_*``."""
+
     kafka: KafkaSettings
     elastic: ElasticSettings
-    group_id: str = "radar-matchers"
-    batch_size: int = 200
+    group_id: str = Field(default="radar-matchers", validation_alias="RADAR_MATCHER_GROUP")
+    batch_size: Annotated[int, BeforeValidator(_batch)] = Field(
+        default=200, validation_alias="RADAR_MATCHER_BATCH"
+    )
     poll_seconds: float = 1.0
-    max_backoff_seconds: float = 30.0
+    max_backoff_seconds: float = Field(default=30.0, validation_alias="RADAR_MATCHER_MAX_BACKOFF")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> MatcherSettings:
-        return cls(
-            kafka=KafkaSettings.from_env(env),
-            elastic=ElasticSettings.from_env(env),
-            group_id=env.get("RADAR_MATCHER_GROUP", "radar-matchers"),
-            batch_size=int(env.get("RADAR_MATCHER_BATCH", "200")),
-            max_backoff_seconds=float(env.get("RADAR_MATCHER_MAX_BACKOFF", "30")),
-        )
+    def from_env(cls, env: Mapping[str, str] = os.environ, **values: Any) -> Self:
+        """The settings in ``env``, Kafka's and Elasticsearch's too; ``values`` take
+        precedence."""
+        nested = {"kafka": KafkaSettings.from_env(env), "elastic": ElasticSettings.from_env(env)}
+        return super().from_env(env, **{**nested, **values})
 
 
 def dead_letter(key: str, value: bytes, reason: str, where: str) -> bytes:

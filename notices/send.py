@@ -3,45 +3,55 @@ default and stay out of ``repr``)."""
 
 from __future__ import annotations
 
-import os
 import smtplib
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Annotated, Protocol, Self
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from ops.settings import RadarSettings, empty_is_none, whole_number
 
 
 class SendError(Exception):
     """The message was not accepted by the SMTP server; the text says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class SmtpSettings:
-    host: str = "127.0.0.1"
-    port: int = 25
-    security: str = "none"  # none, starttls, tls
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    sender: str = "notices@reupload-radar.local"
+def _port(value: object) -> object:
+    return whole_number("RADAR_SMTP_PORT", value)
+
+
+class SmtpSettings(RadarSettings):
+    """How to reach the SMTP server; ``from_env`` reads ``RADAR_SMTP_*``."""
+
+    host: str = Field(default="127.0.0.1", validation_alias="RADAR_SMTP_HOST")
+    port: Annotated[int, BeforeValidator(_port)] = Field(
+        default=25, validation_alias="RADAR_SMTP_PORT"
+    )
+    security: str = Field(
+        default="none", validation_alias="RADAR_SMTP_SECURITY"
+    )  # none, starttls, tls
+    username: str | None = Field(default=None, validation_alias="RADAR_SMTP_USERNAME")
+    password: str | None = Field(default=None, validation_alias="RADAR_SMTP_PASSWORD", repr=False)
+    sender: str = Field(
+        default="notices@reupload-radar.local", validation_alias="RADAR_SMTP_SENDER"
+    )
     timeout: float = 30.0
 
-    def __post_init__(self) -> None:
-        if self.security not in ("none", "starttls", "tls"):
+    _optional = field_validator("username", "password", mode="before")(empty_is_none)
+
+    @field_validator("security")
+    @classmethod
+    def _security(cls, value: str) -> str:
+        if value not in ("none", "starttls", "tls"):
             raise ValueError("RADAR_SMTP_SECURITY must be none, starttls or tls")
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> Self:
         if bool(self.username) != bool(self.password):
             raise ValueError("RADAR_SMTP_USERNAME and RADAR_SMTP_PASSWORD go together")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> SmtpSettings:
-        return cls(
-            host=env.get("RADAR_SMTP_HOST", "127.0.0.1"),
-            port=int(env.get("RADAR_SMTP_PORT", "25")),
-            security=env.get("RADAR_SMTP_SECURITY", "none"),
-            username=env.get("RADAR_SMTP_USERNAME") or None,
-            password=env.get("RADAR_SMTP_PASSWORD") or None,
-            sender=env.get("RADAR_SMTP_SENDER", "notices@reupload-radar.local"),
-        )
+        return self
 
 
 class Mailer(Protocol):

@@ -9,56 +9,78 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Self
 
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from ops.settings import RadarSettings, comma_list, empty_is_none
 from store.mailbox import mailbox_problem
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewSettings:
+def _unset_is_off(value: object) -> object:
+    return False if value == "" else value
+
+
+class ReviewSettings(RadarSettings):
     """``db``: the embedded store (cases; hits too unless ``elasticsearch``); review and
     notice state live in the same SQLite file. ``allowed_networks`` is the image
     proxy's and re-checker's opt-in to private addresses (tests and the demo only).
-    ``image_fetches``: how many image-proxy fetches may run at once (more get 503)."""
+    ``image_fetches``: how many image-proxy fetches may run at once (more get 503).
+    ``from_env`` reads ``RADAR_REVIEW_SECRET``, ``_SECURE_COOKIES`` (``1``, or any of
+    pydantic's true words), ``_ALLOWED_NETWORKS`` (comma-separated) and
+    ``RADAR_PROVIDER_DIRECTORY``; the rest are the command line's."""
 
     db: str
-    secret_key: str = field(repr=False)
+    # "" is refused like any short key: there is no usable default.
+    secret_key: str = Field(
+        default="", validation_alias="RADAR_REVIEW_SECRET", repr=False, validate_default=True
+    )
     elasticsearch: bool = False
-    allowed_networks: tuple[str, ...] = ()
+    allowed_networks: Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_list)] = Field(
+        default=(), validation_alias="RADAR_REVIEW_ALLOWED_NETWORKS"
+    )
     session_hours: float = 12.0
-    secure_cookies: bool = False
+    secure_cookies: Annotated[bool, BeforeValidator(_unset_is_off)] = Field(
+        default=False, validation_alias="RADAR_REVIEW_SECURE_COOKIES"
+    )
     claim_minutes: float = 10.0
     undo_minutes: float = 5.0  # how long an analyst may withdraw their last decision
     scheduler_minutes: float = 15.0  # 0: no background re-check scheduler
-    provider_directory: str | None = None
+    provider_directory: str | None = Field(
+        default=None, validation_alias="RADAR_PROVIDER_DIRECTORY"
+    )
     image_fetches: int = 8
 
-    def __post_init__(self) -> None:
-        if len(self.secret_key) < 32 or self.secret_key.lower() in ("changeme", "secret"):
+    _optional = field_validator("provider_directory", mode="before")(empty_is_none)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret(cls, value: str) -> str:
+        if len(value) < 32 or value.lower() in ("changeme", "secret"):
             raise ValueError(
                 "RADAR_REVIEW_SECRET must be a random string of at least 32 characters "
                 '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))")'
             )
+        return value
+
+    @model_validator(mode="after")
+    def _times(self) -> Self:
         if self.session_hours <= 0 or self.claim_minutes <= 0 or self.scheduler_minutes < 0:
             raise ValueError("session, claim and scheduler times must be positive")
         if self.undo_minutes < 0:
             raise ValueError("undo_minutes must not be negative")
         if self.image_fetches < 1:
             raise ValueError("image_fetches must be at least 1")
+        return self
 
     @classmethod
-    def from_env(cls, db: str, env: Mapping[str, str] = os.environ, **overrides: object):
-        nets = tuple(n for n in env.get("RADAR_REVIEW_ALLOWED_NETWORKS", "").split(",") if n)
-        values: dict[str, object] = {
-            "db": db,
-            "secret_key": env.get("RADAR_REVIEW_SECRET", ""),
-            "allowed_networks": nets,
-            "secure_cookies": env.get("RADAR_REVIEW_SECURE_COOKIES", "0") == "1",
-            "provider_directory": env.get("RADAR_PROVIDER_DIRECTORY") or None,
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
+    def from_env(  # type: ignore[override]  # the store is the command line's, first
+        cls, db: str, env: Mapping[str, str] = os.environ, **overrides: Any
+    ) -> Self:
+        """The settings for the store ``db`` in ``env``; ``overrides`` (by field name)
+        take precedence over ``env``."""
+        return super().from_env(env, db=db, **overrides)
 
 
 # -- the admin's settings form (stored in the review store, changed at run time) --------------

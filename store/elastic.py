@@ -22,13 +22,13 @@ Reads see writes after the index refreshes (about a second; ``refresh()`` forces
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Self
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
+from ops.settings import RadarSettings, empty_is_none, whole_number
 from store.base import StoreError
 from store.hitquery import SEARCH_FIELDS, HitQuery, search_pattern, sort_keys
 from store.models import HIT_STATUSES
@@ -84,48 +84,81 @@ def _quantity(value: str, units: tuple[str, ...]) -> bool:
     return number.isdigit() and int(number) > 0
 
 
-def _count(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+def _zero(value: object) -> object:
+    return "0" if value == "" else value  # an empty count is off, as unset
 
 
-@dataclass(frozen=True, slots=True)
-class ElasticSettings:
+def _whole(name: str) -> Any:
+    """A before-validator: the variable ``name``'s text as a whole number."""
+    return lambda value: whole_number(name, value)
+
+
+class ElasticSettings(RadarSettings):
     """How to reach Elasticsearch; ``from_env`` reads ``RADAR_ES_*``. Secrets have no
     default and stay out of ``repr``."""
 
-    url: str = DEFAULT_URL
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    api_key: str | None = field(default=None, repr=False)
-    ca_certs: str | None = None
-    prefix: str = "radar"
+    url: str = Field(default=DEFAULT_URL, validation_alias="RADAR_ES_URL")
+    username: str | None = Field(default=None, validation_alias="RADAR_ES_USERNAME")
+    password: str | None = Field(default=None, validation_alias="RADAR_ES_PASSWORD", repr=False)
+    api_key: str | None = Field(default=None, validation_alias="RADAR_ES_API_KEY", repr=False)
+    ca_certs: str | None = Field(default=None, validation_alias="RADAR_ES_CA_CERTS")
+    prefix: str = Field(default="radar", validation_alias="RADAR_ES_PREFIX")
     # Copies of each shard of the hit index beyond the primary: 0 on one node (the local
     # servers, a dev cluster), 1 or more on a cluster (RADAR_ES_REPLICAS).
-    replicas: int = 0
+    replicas: Annotated[int, BeforeValidator(_whole("RADAR_ES_REPLICAS"))] = Field(
+        default=0, validation_alias="RADAR_ES_REPLICAS"
+    )
     # When the write index is rolled over (Elasticsearch's rollover conditions; "" or 0:
     # not by that): an age such as "30d", a primary shard size such as "30gb", a count.
-    rollover_max_age: str = ""
-    rollover_max_size: str = ""
-    rollover_max_docs: int = 0
+    rollover_max_age: str = Field(default="", validation_alias="RADAR_ES_ROLLOVER_MAX_AGE")
+    rollover_max_size: str = Field(default="", validation_alias="RADAR_ES_ROLLOVER_MAX_SIZE")
+    rollover_max_docs: Annotated[
+        int, BeforeValidator(_whole("RADAR_ES_ROLLOVER_MAX_DOCS")), BeforeValidator(_zero)
+    ] = Field(default=0, validation_alias="RADAR_ES_ROLLOVER_MAX_DOCS")
 
-    def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"Elasticsearch URL must be http(s)://..., got {self.url!r}")
-        if not 0 <= self.replicas <= 10:
-            raise ValueError(f"RADAR_ES_REPLICAS must be 0 to 10, got {self.replicas}")
+    _optional = field_validator("username", "password", "api_key", "ca_certs", mode="before")(
+        empty_is_none
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"Elasticsearch URL (RADAR_ES_URL) must be http(s)://..., got {value!r}"
+            )
+        return value
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, value: int) -> int:
+        if not 0 <= value <= 10:
+            raise ValueError(f"RADAR_ES_REPLICAS must be 0 to 10, got {value}")
+        return value
+
+    @field_validator("rollover_max_age", "rollover_max_size")
+    @classmethod
+    def _quantities(cls, value: str, info: ValidationInfo) -> str:
+        name, units = {
+            "rollover_max_age": ("RADAR_ES_ROLLOVER_MAX_AGE", _AGE_UNITS),
+            "rollover_max_size": ("RADAR_ES_ROLLOVER_MAX_SIZE", _SIZE_UNITS),
+        }[str(info.field_name)]
+        if value and not _quantity(value, units):
+            raise ValueError(f"{name} must be a number and one of {units}, got {value!r}")
+        return value
+
+    @field_validator("rollover_max_docs")
+    @classmethod
+    def _docs(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("RADAR_ES_ROLLOVER_MAX_DOCS must be 0 (off) or more")
+        return value
+
+    @model_validator(mode="after")
+    def _login(self) -> Self:
         if bool(self.username) != bool(self.password):
             raise ValueError("RADAR_ES_USERNAME and RADAR_ES_PASSWORD go together")
-        for name, value, units in (
-            ("RADAR_ES_ROLLOVER_MAX_AGE", self.rollover_max_age, _AGE_UNITS),
-            ("RADAR_ES_ROLLOVER_MAX_SIZE", self.rollover_max_size, _SIZE_UNITS),
-        ):
-            if value and not _quantity(value, units):
-                raise ValueError(f"{name} must be a number and one of {units}, got {value!r}")
-        if self.rollover_max_docs < 0:
-            raise ValueError("RADAR_ES_ROLLOVER_MAX_DOCS must be 0 (off) or more")
+        return self
 
     def rollover_conditions(self) -> dict[str, Any]:
         """Elasticsearch's rollover conditions ({} when rollover is off)."""
@@ -137,23 +170,6 @@ class ElasticSettings:
         if self.rollover_max_docs:
             conditions["max_docs"] = self.rollover_max_docs
         return conditions
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> ElasticSettings:
-        return cls(
-            url=env.get("RADAR_ES_URL", DEFAULT_URL),
-            username=env.get("RADAR_ES_USERNAME") or None,
-            password=env.get("RADAR_ES_PASSWORD") or None,
-            api_key=env.get("RADAR_ES_API_KEY") or None,
-            ca_certs=env.get("RADAR_ES_CA_CERTS") or None,
-            prefix=env.get("RADAR_ES_PREFIX", "radar"),
-            replicas=_count(env.get("RADAR_ES_REPLICAS", "0"), "RADAR_ES_REPLICAS"),
-            rollover_max_age=env.get("RADAR_ES_ROLLOVER_MAX_AGE", ""),
-            rollover_max_size=env.get("RADAR_ES_ROLLOVER_MAX_SIZE", ""),
-            rollover_max_docs=_count(
-                env.get("RADAR_ES_ROLLOVER_MAX_DOCS", "0") or "0", "RADAR_ES_ROLLOVER_MAX_DOCS"
-            ),
-        )
 
     def client(self, timeout: float = 30.0) -> Elasticsearch:
         kwargs: dict[str, Any] = {"request_timeout": timeout}

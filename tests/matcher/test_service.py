@@ -138,7 +138,9 @@ def service(
     hit_failures: int = 0,
 ) -> tuple[MatcherService, FakeConsumer]:
     fake = FakeConsumer(log)
-    settings = MatcherSettings(KafkaSettings(), ElasticSettings(), max_backoff_seconds=0)
+    settings = MatcherSettings(
+        kafka=KafkaSettings(), elastic=ElasticSettings(), max_backoff_seconds=0
+    )
     made = MatcherService(
         settings,
         hit_store=FlakyStore(db, hit_failures),

@@ -172,7 +172,9 @@ def test_review_answers_while_every_fetch_slot_hangs(tmp_path: Path, kodak: list
 
 
 def test_readyz_is_not_ready_when_the_store_does_not_answer(env: Env, tmp_path: Path) -> None:
-    app = create_app(replace(env.settings, db=str(tmp_path / "nowhere" / "radar.db")), env.services)
+    app = create_app(
+        env.settings.model_copy(update={"db": str(tmp_path / "nowhere" / "radar.db")}), env.services
+    )
     with TestClient(app) as http:
         response = http.get("/readyz")
         assert response.status_code == 503 and "store:" in response.text
