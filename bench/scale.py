@@ -210,32 +210,22 @@ def _embedded_child(spec: Path, out: Path) -> None:
             store.add_target(Target(case.id, base + "/", (urlsplit(base).hostname or "",), 1, 100))
             for base in job["bases"]
         ]
-        run_crawls(
-            store,
-            targets,
-            allowed_networks=("127.0.0.0/8",),
-            progress=None,
-            settings={"RADAR_HASH_PROCESSES": job["hash_processes"]},
-        )
+        run_crawls(store, targets, allowed_networks=("127.0.0.0/8",), progress=None)
         store.close()
     out.write_text(json.dumps(stored))
 
 
-def embedded(fixture: Fixture, hash_processes: int = 0) -> dict[str, Any]:
-    """The embedded crawl; ``hash_processes`` > 0 hashes in that many worker processes
-    (``radar crawl --hash-processes``), else in the reactor's threads (the default)."""
+def embedded(fixture: Fixture) -> dict[str, Any]:
     with _serving(fixture) as (served, bases), tempfile.TemporaryDirectory() as tmp:
         spec, out = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         refs = {k: str(v) for k, v in fixture.references.items()}
-        job = {"bases": bases, "references": refs, "hash_processes": hash_processes}
-        spec.write_text(json.dumps(job))
+        spec.write_text(json.dumps({"bases": bases, "references": refs}))
         repo = Path(__file__).resolve().parents[1]
         args = [sys.executable, "-m", "bench.scale", "embedded", str(spec), str(out)]
         subprocess.run(args, check=True, timeout=1200, cwd=repo)
         raw = json.loads(out.read_text())
     stored = {(_site_of(url, bases), urlsplit(url).path): at for url, at in raw.items()}
-    how = f"{hash_processes} hashing processes" if hash_processes else "hashing in threads"
-    return _figures(f"embedded (one process, SQLite, {how})", served, stored, fixture)
+    return _figures("embedded (one process, SQLite)", served, stored, fixture)
 
 
 # -- distributed ---------------------------------------------------------------------------------
@@ -377,7 +367,7 @@ def _percentile(values: list[float], q: float) -> float:
 def run(quick: bool, out: Path) -> list[Record]:
     fixture = build_fixture(quick)
     limit = hashing_limit(fixture.images)
-    results = [embedded(fixture), embedded(fixture, hash_processes=2), distributed(fixture)]
+    results = [embedded(fixture), distributed(fixture)]
     detail = {"hash_limit_images_per_s": limit, "modes": results, "sites": len(fixture.sites)}
     (out / "scale.json").write_text(json.dumps(detail, indent=1) + "\n")
     records = []
@@ -391,9 +381,7 @@ def run(quick: bool, out: Path) -> list[Record]:
             "false_hits": r["false_hits"],
             "seconds": round(r["seconds"], 2),
         }
-        key = "distributed"
-        if r["mode"].startswith("embedded"):
-            key = "embedded_processes" if "processes" in r["mode"] else "embedded"
+        key = "embedded" if r["mode"].startswith("embedded") else "distributed"
         records.append(
             record(
                 "scale", f"{key}/images_per_s", r["images"] / r["seconds"], limit, ANCHOR, **common

@@ -81,9 +81,6 @@ class ImageError(ValueError):
         super().__init__(message)
         self.kind = kind
 
-    def __reduce__(self) -> tuple[type[ImageError], tuple[str, str]]:
-        return (type(self), (self.kind, str(self)))  # raised in a hashing worker process
-
 
 def _looks_like_svg(head: bytes) -> bool:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()

@@ -248,12 +248,6 @@ SCRAPY_SETTINGS: dict[str, Setting] = _table(
     Setting("RADAR_MAX_VIDEO_BYTES", ("crawler",), str(64 << 20), "video download cap"),
     Setting("RADAR_MAX_VIDEO_SECONDS", ("crawler",), "", "video duration cap"),
     Setting("RADAR_HASH_CACHE_SIZE", ("crawler",), "100000", "content digests remembered"),
-    Setting(
-        "RADAR_HASH_PROCESSES",
-        ("crawler",),
-        "0",
-        "hashing worker processes (0: the reactor's threads, about one core)",
-    ),
     Setting("RADAR_SIGHTINGS_REMEMBERED", ("crawler",), "100000", "sightings remembered"),
     Setting("RADAR_RETRY_BASE_DELAY", ("crawler",), "1.0", "first retry back-off (s)"),
     Setting("RADAR_RETRY_MAX_DELAY", ("crawler",), "30.0", "longest retry back-off (s)"),

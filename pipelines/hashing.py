@@ -7,24 +7,18 @@ Settings: ``RADAR_MAX_IMAGE_BYTES``, ``RADAR_MAX_IMAGE_PIXELS`` (decode limits) 
 ``RADAR_HASH_CACHE_SIZE`` (content digests remembered per crawl, so the same bytes seen
 at another URL are not decoded again) and ``RADAR_STATE_STORE`` (the crawl state: bytes
 identical to what an earlier crawl hashed at the same URL are not decoded again).
-Hashing runs in Twisted's thread pool, overlapping with downloads; with
-``RADAR_HASH_PROCESSES`` > 0, in that many worker processes instead (:class:`HashProcesses`:
-threads hold one interpreter lock, so they hash on about one core). Each hash's duration
-(in the thread or worker, without the wait for it) goes out as the signal
-:data:`crawler.metrics.IMAGE_HASHED`.
+Hashing runs in Twisted's thread pool: decoding releases the GIL, so it overlaps with downloads.
+Each hash's duration (in the pool's thread, without the wait for it) goes out as the
+signal :data:`crawler.metrics.IMAGE_HASHED`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib
 import logging
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
 from typing import Any
 
 from scrapy.exceptions import DropItem
@@ -44,42 +38,6 @@ def _timed_hash(body: bytes, limits: DecodeLimits) -> tuple[ImageHashes, float]:
     return hashes, time.perf_counter() - started
 
 
-def _worker_ready() -> None:
-    """A hashing worker's start: the imports a first image would pay for."""
-    importlib.import_module("scipy.fftpack")
-
-
-class HashProcesses:
-    """``RADAR_HASH_PROCESSES`` worker processes that hash beside the crawl. Threads share
-    one interpreter lock, so a crawl hashing in threads uses about one core (two threads
-    hash 1.1x as fast as one); processes use them all. The bytes go to a worker through a
-    pipe and are never written anywhere; a worker that dies (killed, out of memory) fails
-    the images it held, and the next image starts a fresh pool. Spawned, not forked: the
-    crawl's process has threads."""
-
-    def __init__(self, processes: int) -> None:
-        self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
-
-    def submit(self, body: bytes, limits: DecodeLimits) -> Future[tuple[ImageHashes, float]]:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=get_context("spawn"), initializer=_worker_ready
-            )
-        return self._pool.submit(_timed_hash, body, limits)
-
-    def broken(self) -> None:
-        """Forget a pool whose worker died (the next image starts a new one)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
 class HashPipeline:
     def __init__(
         self,
@@ -88,10 +46,8 @@ class HashPipeline:
         cache_size: int,
         state: Any = None,
         signals: Any = None,
-        processes: int = 0,
     ) -> None:
         self.stats = stats
-        self.workers = HashProcesses(processes) if processes > 0 else None
         self.signals = signals
         self.limits = limits
         self.cache_size = cache_size
@@ -116,23 +72,7 @@ class HashPipeline:
             settings.getint("RADAR_HASH_CACHE_SIZE", 100_000),
             settings.get("RADAR_STATE_STORE"),
             crawler.signals,
-            settings.getint("RADAR_HASH_PROCESSES", 0),
         )
-
-    def close_spider(self, spider: Any = None) -> None:
-        if self.workers is not None:
-            self.workers.close()
-
-    async def _hash(self, body: bytes) -> tuple[ImageHashes, float]:
-        """Hash on a worker process (``RADAR_HASH_PROCESSES``), else on a reactor thread."""
-        if self.workers is None:
-            return await maybe_deferred_to_future(deferToThread(_timed_hash, body, self.limits))
-        try:
-            return await asyncio.wrap_future(self.workers.submit(body, self.limits))
-        except BrokenProcessPool:
-            self.workers.broken()
-            self.stats.inc_value("radar/hash_errors/worker_died")
-            raise DropItem("the hashing worker died (killed or out of memory)") from None
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, ImageItem):
@@ -154,7 +94,9 @@ class HashPipeline:
             item.hashes = cached
             return item
         try:
-            hashes, seconds = await self._hash(body)
+            hashes, seconds = await maybe_deferred_to_future(
+                deferToThread(_timed_hash, body, self.limits)
+            )
         except ImageError as exc:
             self.stats.inc_value(f"radar/hash_errors/{exc.kind}")
             raise DropItem(f"{item.image_url}: {exc.kind}: {exc}", log_level="INFO") from None

@@ -255,7 +255,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         tuple(args.allow_network or ()),
         progress=None if args.quiet else sys.stderr,
         log_level="INFO" if args.verbose else "WARNING",
-        settings={"RADAR_HASH_PROCESSES": args.hash_processes},
     )
     return crawl_exit_status(run, targets)
 
@@ -417,14 +416,6 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("crawl", help="crawl a case's targets now and match what is found")
     c.add_argument("case")
     c.add_argument("--target", type=int, action="append", help="only this target id")
-    c.add_argument(
-        "--hash-processes",
-        type=int,
-        default=0,
-        metavar="N",
-        help="hash in N worker processes (one per core is fastest; default 0: in threads, "
-        "which share one core)",
-    )
     c.add_argument(
         "--allow-network",
         action="append",
