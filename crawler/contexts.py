@@ -53,9 +53,14 @@ class BrowserContexts:
         self.on_closed = closed
         self.admitted: dict[str, Any] = {}  # name -> its BrowserContext once known
         self.closing: set[asyncio.Future[Any]] = set()
+        self.closing_names: set[str] = set()  # a page of these waits until the close ends
 
     def admits(self, name: str) -> bool:
-        """Whether a page of context ``name`` may be rendered now."""
+        """Whether a page of context ``name`` may be rendered now: not while that name's
+        context is still closing (scrapy-playwright would hand the page the closing
+        context), else if it is open or there is room for one more."""
+        if name in self.closing_names:
+            return False
         return name in self.admitted or len(self.admitted) + len(self.closing) < self.limit
 
     def admit(self, name: str, request: Any) -> None:
@@ -87,7 +92,8 @@ class BrowserContexts:
             return  # never created: nothing open
         done = asyncio.ensure_future(self._close(name, context))
         self.closing.add(done)
-        done.add_done_callback(self._finished)
+        self.closing_names.add(name)
+        done.add_done_callback(lambda future: self._finished(future, name))
 
     async def _close(self, name: str, context: Any) -> None:
         try:
@@ -96,8 +102,9 @@ class BrowserContexts:
             log.debug("context %s: %s", name, exc)
         self.stats.inc_value("radar/browser/contexts_closed")
 
-    def _finished(self, done: asyncio.Future[Any]) -> None:
+    def _finished(self, done: asyncio.Future[Any], name: str) -> None:
         self.closing.discard(done)
+        self.closing_names.discard(name)
         self.on_closed()
 
     async def wait_closed(self) -> None:

@@ -45,7 +45,7 @@ class CrawlerSettings(RadarSettings):
     )
     log_level: str = Field(default="INFO", validation_alias="RADAR_LOG_LEVEL")
     # the service store for incremental crawl state; "" for none
-    db: str = Field(default="", validation_alias="RADAR_DB")
+    db: str = Field(default="", validation_alias="RADAR_DB", repr=False)  # may hold a password
 
     @field_validator("allowed_networks")
     @classmethod

@@ -69,13 +69,14 @@ def cmd_case_export_hits(args: argparse.Namespace) -> None:
     store = SqlStore(args.db)
     case = store.get_case(args.case)
     ids = reference_ids(store.references(case.id))
-    hit_store: Any = store
     if args.elasticsearch:  # the distributed mode's hits; the case and its ids stay here
         from store.elastic import ElasticHitStore, ElasticSettings
 
-        hit_store = ElasticHitStore(ElasticSettings.from_env())
-    count = hit_store.count_hits(HitQuery(case_ids=(case.id,), limit=0))
-    rows = hit_dicts(hit_store.hits(case.id, limit=max(count, 1)), ids)
+        hits = list(ElasticHitStore(ElasticSettings.from_env()).case_hits(case.id))
+    else:
+        count = store.count_hits(HitQuery(case_ids=(case.id,), limit=0))
+        hits = store.hits(case.id, limit=max(count, 1))
+    rows = hit_dicts(hits, ids)
     with _output(args.output) as out:
         if args.format == "json":
             write_json(case.id, "hits", rows, out)

@@ -67,8 +67,14 @@ _PHRASES = {
 }
 SKIP_MINUTES = 60
 NOTE_MAX = 1000
-# A note holds words: an inline picture (data: URI) or a long encoded blob is refused.
-_PICTURE = re.compile(r"data:[^,\s]*;base64|[A-Za-z0-9+/=]{256,}", re.IGNORECASE)
+# A note holds words: an inline picture (data: URI) or an encoded blob is refused: base64
+# or base64url (hex too), unbroken for 256 characters or wrapped in lines of 40 and more
+# (MIME wraps at 76), 6 lines or more. Words are shorter than 40 characters.
+_B64 = r"[A-Za-z0-9+/=_-]"
+_PICTURE = re.compile(
+    rf"data:[^,\s]*;base64|{_B64}{{256,}}|(?:{_B64}{{40,}}\s+){{5,}}{_B64}{{40,}}",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)

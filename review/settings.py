@@ -31,7 +31,7 @@ class ReviewSettings(RadarSettings):
     pydantic's true words), ``_ALLOWED_NETWORKS`` (comma-separated) and
     ``RADAR_PROVIDER_DIRECTORY``; the rest are the command line's."""
 
-    db: str
+    db: str = Field(repr=False)  # a postgresql:// URL may carry the password
     # "" is refused like any short key: there is no usable default.
     secret_key: str = Field(
         default="", validation_alias="RADAR_REVIEW_SECRET", repr=False, validate_default=True

@@ -9,7 +9,8 @@ once the current one is old or large enough. A hit stays in the index it was cre
 every read and update by id looks it up in all the alias's indices (real-time ``mget``),
 so a hit seen again after a rollover is merged where it is, never created twice (but for
 one race: a hit first seen by two matchers at the instant of a rollover, one writing
-before it and one after, is stored in both indices, and reads by id take the older).
+before it and one after, is stored in both indices; reads by id take the older, searches
+list both, and nothing removes the newer yet).
 
 Writes merge each sighting with the stored hit by the rules of
 :mod:`store.sighting` (a replay changes nothing, an older record never rolls evidence
@@ -22,7 +23,7 @@ Reads see writes after the index refreshes (about a second; ``refresh()`` forces
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Self
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
@@ -343,6 +344,29 @@ class ElasticHitStore:
         except (ApiError, TransportError) as exc:
             raise StoreError(f"Elasticsearch search failed: {exc}") from exc
         return [Hit.from_dict(h["_source"]) for h in response["hits"]["hits"]]
+
+    def case_hits(self, case_id: str, page: int = 1000) -> Iterator[Hit]:
+        """Every hit of ``case_id``, by id, in pages of ``page`` (``search_after``: no
+        10,000-hit result window, and hits written meanwhile after the cursor are
+        included). An id stored twice (the rollover race) comes once."""
+        after: list[Any] | None = None
+        while True:
+            try:
+                response = self.es.search(
+                    index=self.alias,
+                    query={"bool": {"filter": [{"term": {"case_id": case_id}}]}},
+                    size=page,
+                    sort=[{"id": "asc"}],
+                    search_after=after,  # None: from the first
+                )
+            except (ApiError, TransportError) as exc:
+                raise StoreError(f"Elasticsearch search failed: {exc}") from exc
+            found = response["hits"]["hits"]
+            for doc in found:
+                yield Hit.from_dict(doc["_source"])
+            if len(found) < page:
+                return
+            after = found[-1]["sort"]
 
     def _get(self, hit_id: str) -> dict[str, Any]:
         try:

@@ -66,3 +66,52 @@ def test_contexts_are_bounded_closed_when_idle_and_popups_closed(
     assert sorted({t for t, _ in result["published"]}) == list(TARGETS)
     assert len(result["published"]) == 2 * len(TARGETS)
     assert result["committed"] == {0: len(TARGETS)}
+
+
+def test_a_context_that_is_closing_admits_no_page_until_its_close_ends() -> None:
+    """A page of a target whose context is still closing waits (scrapy-playwright would
+    give it the closing context); once the close ends it may open a fresh one."""
+    import asyncio
+    from collections import Counter
+
+    from crawler.contexts import BrowserContexts
+
+    class Stats:
+        def __init__(self) -> None:
+            self.values: Counter[str] = Counter()
+
+        def inc_value(self, key: str, n: int = 1) -> None:
+            self.values[key] += n
+
+    class Context:
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+
+        async def close(self) -> None:
+            await self.release.wait()
+
+    class Page:
+        def __init__(self, context: Context) -> None:
+            self.context = context
+
+        def on(self, event: str, handler: object) -> None:
+            pass
+
+    class Request:
+        def __init__(self) -> None:
+            self.meta = {"playwright": True, "playwright_context": "a"}
+
+    async def scenario() -> None:
+        woken: list[bool] = []
+        contexts = BrowserContexts(2, Stats(), closed=lambda: woken.append(True))
+        context = Context()
+        contexts.admit("a", Request())
+        await contexts.page_created(Page(context), Request())
+        contexts.close("a")
+        await asyncio.sleep(0)
+        assert not contexts.admits("a") and contexts.admits("b")
+        context.release.set()
+        await contexts.wait_closed()
+        assert contexts.admits("a") and woken == [True]
+
+    asyncio.run(scenario())

@@ -335,3 +335,21 @@ def test_export_hits_reads_the_distributed_modes_hits(servers: Servers, tmp_path
         assert list(csv.DictReader(io.StringIO(local))) == []
     finally:
         store.es.indices.delete(index=f"{store.alias}-*")
+
+
+def test_every_hit_of_a_case_comes_page_by_page_past_the_result_window(
+    servers: Servers,
+) -> None:
+    """``case_hits`` pages with search_after (Elasticsearch refuses from + size over
+    10,000): 5 hits in pages of 2, each once, by id, another case's left out."""
+    settings = ElasticSettings(url=servers.elasticsearch_url, prefix=f"t-{uuid.uuid4().hex[:8]}")
+    store = ElasticHitStore(settings)
+    try:
+        store.ensure_index()
+        mine = [hit(f"https://a.example/{n}.jpg") for n in range(5)]
+        store.upsert_hits([*mine, hit("https://b.example/x.jpg", case_id="beta")])
+        store.refresh()
+        got = list(store.case_hits("alpha", page=2))
+        assert [h.id for h in got] == sorted(h.id for h in mine)
+    finally:
+        store.es.indices.delete(index=f"{store.alias}-*")

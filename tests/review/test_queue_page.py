@@ -149,17 +149,27 @@ def test_a_note_is_refused_when_empty_too_long_or_a_picture(
     hit = env.hits[0]
     picture = "look: data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ"
     blob = "A" * 300
+    import base64
+
+    encoded = base64.b64encode(bytes(range(256)) * 2).decode()
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, 600, 76))  # MIME's lines
+    urlsafe = base64.urlsafe_b64encode(bytes(range(256))).decode()  # - and _ in every run
     for text, why in (
         ("   ", "write something first"),
         ("x" * 1001, "at most 1000 characters"),
         (picture, "not pictures"),
         (blob, "not pictures"),
+        (wrapped, "not pictures"),
+        (urlsafe, "not pictures"),
     ):
         response = ana.post(f"/review/hits/{hit.id}/notes", {"text": text})
         assert response.status_code == 303
         assert why.replace(" ", "%20") in response.headers["set-cookie"], text[:20]
     assert env.services.review.notes(hit.id) == []
     assert env.services.review.audit_entries("ana", "add note") == []
+    prose = " ".join(["the same photo, cropped; seen on three mirrors since Monday"] * 12)
+    assert ana.post(f"/review/hits/{hit.id}/notes", {"text": prose[:1000]}).status_code == 303
+    assert len(env.services.review.notes(hit.id)) == 1  # words pass
     assert ana.post("/review/hits/nope/notes", {"text": "x"}).status_code == 404
     assert login("lea").post(f"/review/hits/{hit.id}/notes", {"text": "x"}).status_code == 403
 
