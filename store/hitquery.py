@@ -90,7 +90,10 @@ def sort_keys(query: HitQuery) -> list[tuple[str, bool]]:
 
 def search_pattern(search: str) -> str:
     """The search text as every backend compares it: stripped, ASCII letters lowered
-    (SQLite's ``LOWER`` lowers nothing else); empty means no search."""
+    (SQLite's ``LOWER`` lowers nothing else); empty means no search. Beyond ASCII the
+    backends differ: PostgreSQL's ``LOWER`` and Elasticsearch's case-insensitive
+    wildcard also fold accented capitals, SQLite does not, so "É" finds "é" on those
+    two only."""
     return search.strip().translate(_LOWER)
 
 
