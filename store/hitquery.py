@@ -91,9 +91,9 @@ def sort_keys(query: HitQuery) -> list[tuple[str, bool]]:
 def search_pattern(search: str) -> str:
     """The search text as every backend compares it: stripped, ASCII letters lowered
     (SQLite's ``LOWER`` lowers nothing else); empty means no search. Beyond ASCII the
-    backends differ: PostgreSQL's ``LOWER`` and Elasticsearch's case-insensitive
-    wildcard also fold accented capitals, SQLite does not, so "É" finds "é" on those
-    two only."""
+    backends differ: SQLite matches accented letters as typed; PostgreSQL's ``LOWER``
+    also lowers the stored text's accented capitals but not the search's, so "É" finds
+    nothing there ("é" finds both); Elasticsearch ignores their case."""
     return search.strip().translate(_LOWER)
 
 
