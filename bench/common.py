@@ -58,6 +58,13 @@ class Record:
         return asdict(self)
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile of ``values`` (nan when there are none)."""
+    if not values:
+        return float("nan")
+    return sorted(values)[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
+
+
 def record(
     bench: str,
     metric: str,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import Record, record
+from bench.common import Record, percentile, record
 
 
 def _timed_server(site: Any, served: dict[str, float]) -> Any:
@@ -101,13 +101,6 @@ def _child(out: Path, quick: bool) -> None:
     )
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    k = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
-    return sorted(values)[k]
-
-
 def run(quick: bool, out: Path) -> list[Record]:
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "e2e.json"
@@ -134,7 +127,7 @@ def run(quick: bool, out: Path) -> list[Record]:
         record(
             "end_to_end",
             "fetch_to_hit_latency_p50_ms",
-            1000 * _percentile(latencies, 0.5),
+            1000 * percentile(latencies, 0.5),
             None,
             "none",
             hits_timed=len(latencies),
@@ -143,7 +136,7 @@ def run(quick: bool, out: Path) -> list[Record]:
         record(
             "end_to_end",
             "fetch_to_hit_latency_p95_ms",
-            1000 * _percentile(latencies, 0.95),
+            1000 * percentile(latencies, 0.95),
             None,
             "none",
             hits_timed=len(latencies),

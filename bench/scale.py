@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from bench.common import Record, record
+from bench.common import Record, percentile, record
 
 SITES, PAGES, PER_PAGE, PLANTED_PER_SITE = 8, 26, 10, 6
 QUICK = (2, 2, 5, 2)
@@ -358,12 +358,6 @@ def hashing_limit(images: list[bytes], processes: int = 2) -> float:
     return done / (time.monotonic() - started)
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
-
-
 def run(quick: bool, out: Path) -> list[Record]:
     fixture = build_fixture(quick)
     limit = hashing_limit(fixture.images)
@@ -388,7 +382,7 @@ def run(quick: bool, out: Path) -> list[Record]:
             )
         )
         for q in (0.5, 0.95):
-            value = 1000 * _percentile(r["latencies"], q)
+            value = 1000 * percentile(r["latencies"], q)
             records.append(
                 record(
                     "scale",
