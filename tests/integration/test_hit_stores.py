@@ -287,27 +287,17 @@ def test_export_hits_reads_the_distributed_modes_hits(servers: Servers, tmp_path
     Elasticsearch, under the reference ids of the case in the service store; no label."""
     import csv
     import io
-    import os
-    import subprocess
-    import sys
+
+    from tests.radar.test_cli import radar as run
 
     db = tmp_path / "radar.db"
     env = {
-        **os.environ,
-        "RADAR_DB": str(db),
         "RADAR_ES_URL": servers.elasticsearch_url,
         "RADAR_ES_PREFIX": f"t-{uuid.uuid4().hex[:8]}",
     }
 
     def radar(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "radar", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run(db, *args, env=env)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

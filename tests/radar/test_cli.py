@@ -24,8 +24,11 @@ MODS = [
 ]
 
 
-def radar(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RADAR_DB": str(db)}
+def radar(
+    db: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``radar ARGS`` in a child process on the store ``db``, with ``env`` added."""
+    env = {**os.environ, "RADAR_DB": str(db), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "radar", *args],
         capture_output=True,
