@@ -324,8 +324,40 @@ class LocalCluster:
         under systemd), and wait until it is ready again."""
         image.podman("kill", "--signal", "KILL", replica.container(), capture=True)
         image.podman("wait", replica.container(), capture=True)
-        image.podman("start", replica.container(), capture=True)
+        self._restart(replica)
         self._wait_ready(replica)
+
+    def _restart(self, replica: Replica, timeout: float = 60.0) -> None:
+        """Start the killed container again. Right after a SIGKILL, podman 4.3's exit
+        handler (``conmon`` -> ``podman container cleanup``) may still hold the container or
+        the pod's infra container in a transitional state, and ``podman start`` then fails
+        ("container state improper"); a kubelet retries with a back-off, and so does this.
+        When the container is seen running again (the exit handler restarted it), it is done."""
+        deadline = time.monotonic() + timeout
+        errors: list[str] = []
+        while True:
+            state = image.podman(
+                "inspect", "--format", "{{.State.Status}}", replica.container(), capture=True
+            ).strip()
+            if state == "running":
+                return
+            done = subprocess.run(
+                ["podman", "start", replica.container()],
+                env=image.env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode == 0:
+                return
+            errors.append(f"[{state}] {done.stderr.strip()[-500:]}")
+            if time.monotonic() > deadline:
+                raise PlayError(
+                    f"{replica.pod}: podman start kept failing\n" + "\n".join(errors[-3:])
+                )
+            # the pod's infra container may be what is stuck: start the pod as a whole
+            image.podman("pod", "start", replica.pod, check=False, capture=True)
+            time.sleep(min(2.0, 0.25 * len(errors)))
 
     def exec(
         self, replica: Replica, *command: str, **kwargs: Any
