@@ -144,8 +144,8 @@ class Fetcher:
 
 def _decoded(body: bytes, encoding: str, cap: int) -> bytes:
     """``body`` with its Content-Encoding undone; a decoded body over ``cap`` is
-    ``too_large``, found in 1 MiB steps so a compression bomb costs at most about ``cap``
-    bytes of memory before it is refused."""
+    ``too_large``. It inflates in steps of at most 1 MiB and never past ``cap + 1`` bytes
+    in all, so a compression bomb costs about ``cap`` bytes of memory before it is refused."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
@@ -155,7 +155,7 @@ def _decoded(body: bytes, encoding: str, cap: int) -> bytes:
     parts, size, data = [], 0, body
     try:
         while data or not inflate.eof:
-            part = inflate.decompress(data, 1 << 20)
+            part = inflate.decompress(data, min(1 << 20, cap + 1 - size))
             data = inflate.unconsumed_tail
             if not part:
                 break
