@@ -43,17 +43,18 @@ def _timed_server(site: Any, served: dict[str, float]) -> Any:
 
 
 def _child(out: Path, quick: bool) -> None:
+    from crawler.storage import CrawlStore
     from radar.crawl import run_crawls
     from radar.demo.site import build_site, find_photos
     from radar.references import hash_reference
-    from store import Case, SqlStore, Target
+    from store import Case, Target
 
     site = build_site(find_photos(), n_references=2 if quick else 6)
     served: dict[str, float] = {}
     stored: dict[str, float] = {}
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqlStore(Path(tmp) / "radar.db")
+        store = CrawlStore(Path(tmp) / "radar.db")
         case = store.create_case(Case("bench", "end-to-end benchmark"))
         for label, path in sorted(site.references.items()):
             store.add_references(case.id, hash_reference(case, path, label))

@@ -29,8 +29,8 @@ from review.app import create_app
 from review.auth import hash_password
 from review.services import Services
 from review.settings import ReviewSettings
+from review.storage import SqlReviewStore, User
 from store import Case, SqlStore
-from store.review import SqlReviewStore, User
 from wire import Hit
 
 PASSWORD = "bench password, loopback only"

@@ -185,14 +185,15 @@ def _figures(
 def _embedded_child(spec: Path, out: Path) -> None:
     """In a child process (Scrapy's reactor runs once per process): the case, the 8
     targets, one embedded crawl; writes when each hit was stored."""
+    from crawler.storage import CrawlStore
     from radar.crawl import run_crawls
     from radar.references import hash_reference
-    from store import Case, SqlStore, Target
+    from store import Case, Target
 
     job = json.loads(spec.read_text())
     stored: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqlStore(Path(tmp) / "radar.db")
+        store = CrawlStore(Path(tmp) / "radar.db")
         case = store.create_case(Case("bench"))
         for label, path in sorted(job["references"].items()):
             store.add_references(case.id, hash_reference(case, Path(path), label))
@@ -254,9 +255,10 @@ def distributed(fixture: Fixture, workers: int = 2) -> dict[str, Any]:
     """2 crawlers and 2 matchers as separate processes on the local servers (started if
     they are not running: a failure to start raises)."""
     from bus.kafka import KafkaSettings, consumer, ensure_topics
+    from crawler.storage import CrawlStore
     from radar import servers as local
     from radar.references import hash_reference
-    from store import Case, SqlStore, Target
+    from store import Case, Target
     from wire import ALL_TOPICS, COMPACTED_TOPICS, HITS_TOPIC
 
     servers = local.up()
@@ -294,7 +296,7 @@ def distributed(fixture: Fixture, workers: int = 2) -> dict[str, Any]:
     radar = [sys.executable, "-m", "radar"]
     try:
         with _serving(fixture) as (served, bases), tempfile.TemporaryDirectory() as tmp:
-            store = SqlStore(db)
+            store = CrawlStore(db)
             case = store.create_case(Case("bench"))
             for label, path in sorted(fixture.references.items()):
                 store.add_references(case.id, hash_reference(case, path, label))

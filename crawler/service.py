@@ -82,10 +82,10 @@ def main() -> None:
         browser = False
     state = evidence = None
     if settings.db:  # used on the reactor's thread only, as in the embedded crawl
+        from crawler.storage import CrawlStore
         from pipelines.evidence import MatchedEvidence
-        from store import SqlStore
 
-        state = SqlStore(settings.db)
+        state = CrawlStore(settings.db)
         evidence = MatchedEvidence(state)
     scrapy_settings = crawl_settings(
         bus,

@@ -65,11 +65,12 @@ def _wait_for(port: int, seconds: float = 120.0) -> None:
 
 def crawl_once(port: int, targets: int) -> dict[str, Any]:
     """One measured crawl of ``targets`` concurrent crawls of the demo site (this process)."""
+    from crawler.storage import CrawlStore
     from radar.crawl import run_crawls
-    from store import Case, SqlStore, Target
+    from store import Case, Target
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqlStore(Path(tmp) / "radar.db")
+        store = CrawlStore(Path(tmp) / "radar.db")
         case = store.create_case(Case("capacity", "capacity measurement"))
         rows = [
             store.add_target(
@@ -161,10 +162,11 @@ def _random_hex(rng: random.Random, bits: int) -> str:
 
 
 def match(records: int, bank_sizes: list[int]) -> None:
+    from crawler.storage import CrawlStore
     from matcher import MatchWorker
     from matcher.index import FaissIndex
     from matcher.mih import default_index
-    from store import Case, SqlStore
+    from store import Case
     from store.models import Reference
     from wire import HashRecord, utc_now
 
@@ -191,7 +193,7 @@ def match(records: int, bank_sizes: list[int]) -> None:
     indexes = {"default_index": default_index, "FaissIndex": FaissIndex}
     for size, (index, factory) in ((s, i) for s in bank_sizes for i in indexes.items()):
         with tempfile.TemporaryDirectory() as tmp:
-            store = SqlStore(Path(tmp) / "radar.db")
+            store = CrawlStore(Path(tmp) / "radar.db")
             case = store.create_case(Case("capacity", "capacity measurement"))
             refs = []
             for i in range(size // 2):  # a PDQ and a pHash row per reference hash

@@ -1,7 +1,7 @@
 """Who receives a notice: the host's security.txt, a provider directory, manual entry.
 
 - ``security.txt`` (RFC 9116): ``/.well-known/security.txt`` on the host, each
-  ``Contact: mailto:...`` line naming exactly one address (:mod:`store.mailbox`)
+  ``Contact: mailto:...`` line naming exactly one address (:mod:`notices.mailbox`)
   becomes a contact; a line naming a list (``mailto:a@x,b@y``), a line break or any
   other non-address is ignored and counted in the summary. Header fields of the URI
   (``?cc=...``) are dropped. ``Expires`` in the past is reported.
@@ -22,8 +22,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from notices.fetch import Fetcher, FetchRefused
-from store.mailbox import check_mailbox, mailbox_problem
-from store.notices import CONTACT_LEVELS, Contact
+from notices.mailbox import check_mailbox, mailbox_problem
+from notices.storage import CONTACT_LEVELS, Contact
 
 SECURITY_TXT_MAX = 64 * 1024
 

@@ -21,7 +21,7 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from notices.regimes import Regime, regime
-from store.notices import Notice, Recheck
+from notices.storage import Notice, Recheck
 
 GONE = ("gone", "changed")  # re-check results after which the noticed bytes are not served
 LEVEL_NAMES = {"host": "hosting provider", "site": "site operator", "registrar": "registrar"}

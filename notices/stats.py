@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from notices.render import parse_time
-from store.notices import Notice
+from notices.storage import Notice
 
 
 @dataclass(slots=True)

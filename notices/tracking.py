@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from notices.confirmation import Confirmation, phrase
+from notices.mailbox import mailbox_problem
 from notices.recheck import Rechecker
 from notices.regimes import Problem, default_fields, regime
 from notices.render import (
@@ -28,8 +29,7 @@ from notices.render import (
     subject,
 )
 from notices.send import Mailer, SendError
-from store.mailbox import mailbox_problem
-from store.notices import (
+from notices.storage import (
     CONTACT_LEVELS,
     Notice,
     NoticeEvent,
@@ -82,7 +82,7 @@ class NoticeError(Exception):
 
 
 class RecipientError(NoticeError):
-    """The recipient given is not exactly one e-mail address (:mod:`store.mailbox`)."""
+    """The recipient given is not exactly one e-mail address (:mod:`notices.mailbox`)."""
 
 
 def check_recipient(recipient: str) -> str:

@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.storage import CrawlStore
 from hashing import ImageError, MatchRule, hash_file
 from hashing.video import VideoError
 from matcher import Bank
-from store import Case, SqlStore, StoreError, Target
+from store import Case, StoreError, Target
 from store.hashlists import FORMATS
 from store.models import check_case_id
 
@@ -43,8 +44,8 @@ def parse_duration(text: str) -> int:
     return int(match[1]) * _UNITS[match[2]]
 
 
-def _store(args: argparse.Namespace) -> SqlStore:
-    return SqlStore(args.db)
+def _store(args: argparse.Namespace) -> CrawlStore:
+    return CrawlStore(args.db)
 
 
 def _print_json(obj: Any) -> None:

@@ -19,8 +19,9 @@ from typing import Any, TextIO
 from bus import InProcessBus
 from crawler.settings import crawl_settings
 from crawler.spider import TargetSpider
+from crawler.storage import CrawlStore
 from matcher import MatchWorker
-from store import CrawlReport, SqlStore, Target
+from store import CrawlReport, Target
 from store.evidence import Evidence
 from store.models import target_url_problem
 from wire import HASHES_TOPIC, HashRecord, utc_now
@@ -88,7 +89,7 @@ class EvidenceKeeper:
     after the record was published, i.e. matched: the in-process bus is synchronous)
     keeps evidence for exactly those. ``capture`` returns whether it stored anything."""
 
-    def __init__(self, worker: MatchWorker, store: SqlStore) -> None:
+    def __init__(self, worker: MatchWorker, store: CrawlStore) -> None:
         self.worker = worker
         self.store = store
         self._hits: dict[tuple[str, str, str], list[str]] = {}  # sighting -> case ids
@@ -157,7 +158,7 @@ def _progress(
 
 
 def run_crawls(
-    store: SqlStore,
+    store: CrawlStore,
     targets: list[Target],
     allowed_networks: tuple[str, ...] = (),
     progress: TextIO | None = sys.stderr,

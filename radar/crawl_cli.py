@@ -11,8 +11,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.storage import CrawlStore
 from radar.report import printable
-from store import SqlStore, StoreError, Target
+from store import StoreError, Target
 from store.models import RENDER_MODES, TARGET_KINDS
 
 
@@ -33,8 +34,8 @@ def add_gate_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _store(args: argparse.Namespace) -> SqlStore:
-    return SqlStore(args.db)
+def _store(args: argparse.Namespace) -> CrawlStore:
+    return CrawlStore(args.db)
 
 
 def _describe(t: Target) -> str:
@@ -177,7 +178,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evidence_rows(store: SqlStore, key: str, hits: Any) -> list[Any]:
+def _evidence_rows(store: CrawlStore, key: str, hits: Any) -> list[Any]:
     """The sightings of a hit (its id, looked up in ``hits``) or of an image URL."""
     if key.startswith(("http://", "https://")):
         return store.evidence(image_url=key)

@@ -10,8 +10,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from crawler.storage import CrawlStore
 from radar.schedule import Round
-from store import SqlStore, Target
+from store import Target
 from store.models import target_url_problem
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def cmd_topics(args: argparse.Namespace) -> None:
     print(f"topics created: {', '.join(created) or 'none (all exist)'}")
 
 
-def publish_bank(store: SqlStore, case_ids: list[str], bus: Any) -> int:
+def publish_bank(store: CrawlStore, case_ids: list[str], bus: Any) -> int:
     """Publish the cases' rules and reference hashes on the bank topic; return how many
     entries. Idempotent: entries are keyed, the topic is compacted."""
     from wire import BANK_TOPIC, encode_bank_entry
@@ -86,7 +87,7 @@ def publish_bank(store: SqlStore, case_ids: list[str], bus: Any) -> int:
 def cmd_bank_sync(args: argparse.Namespace) -> None:
     from bus.kafka import KafkaBus, KafkaSettings
 
-    store = SqlStore(args.db)
+    store = CrawlStore(args.db)
     case_ids = args.cases or [c.id for c in store.list_cases()]
     bus = KafkaBus(KafkaSettings.from_env())
     try:
@@ -97,7 +98,7 @@ def cmd_bank_sync(args: argparse.Namespace) -> None:
 
 
 def seed_targets(
-    targets: list[Target], bus: Any, stamp: str, store: SqlStore | None = None
+    targets: list[Target], bus: Any, stamp: str, store: CrawlStore | None = None
 ) -> list[str]:
     """Publish each target's seed page as a new crawl round (``<target id>@<stamp>``);
     return the round ids. Blocks until Kafka acknowledged every seed. With ``store``, each
@@ -122,7 +123,7 @@ def seed_targets(
     return rounds
 
 
-def seed_frontier(store: SqlStore, case_id: str, bus: Any, target_ids: list[int]) -> list[str]:
+def seed_frontier(store: CrawlStore, case_id: str, bus: Any, target_ids: list[int]) -> list[str]:
     """Publish the seed page of each target of the case, as a new crawl round; return the
     round ids. Raises StoreError for an unknown case."""
     from wire import utc_now
@@ -133,7 +134,7 @@ def seed_frontier(store: SqlStore, case_id: str, bus: Any, target_ids: list[int]
 
 
 def seed_due(
-    store: SqlStore, bus: Any, now: datetime, max_targets: int = 50, owner: str = ""
+    store: CrawlStore, bus: Any, now: datetime, max_targets: int = 50, owner: str = ""
 ) -> Round:
     """The distributed scheduling round: claim the due targets (the same lease as the
     embedded :func:`radar.schedule.run_due`, so two schedulers never seed one round twice),
@@ -160,7 +161,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from bus.kafka import KafkaBus, KafkaSettings
 
     kafka = KafkaSettings.from_env()
-    store = SqlStore(args.db)
+    store = CrawlStore(args.db)
     bus = KafkaBus(kafka)
     try:
         rounds = seed_frontier(store, args.case, bus, args.target or [])

@@ -1,6 +1,6 @@
 """``radar case export``, ``export-hits`` and ``export-notices``: a case's hashes, hits
 and notices as files to share, under opaque reference ids, never labels
-(:mod:`store.hashlists`, :mod:`store.exports`)."""
+(:mod:`store.hashlists`, :mod:`notices.exports`)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from store import SqlStore
-from store.exports import (
+from notices.exports import (
     hit_dicts,
     notice_dicts,
     write_hits_csv,
     write_json,
     write_notices_csv,
 )
+from notices.storage import SqlNoticeStore
+from store import SqlStore
 from store.hashlists import (
     EXPORT_FORMATS,
     case_export,
@@ -28,7 +29,6 @@ from store.hashlists import (
     write_te,
 )
 from store.hitquery import HitQuery
-from store.notices import SqlNoticeStore
 
 
 @contextmanager

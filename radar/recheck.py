@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from store import SqlStore, Target
+from crawler.storage import CrawlStore
+from store import Target
 from store.evidence import RecheckResult
 from wire import utc_now
 
@@ -37,7 +38,7 @@ class RecheckFailed(RuntimeError):
     """The re-check itself could not run (not: the URL is gone)."""
 
 
-def _target_for(store: SqlStore, url: str, case_id: str | None) -> Target:
+def _target_for(store: CrawlStore, url: str, case_id: str | None) -> Target:
     """A depth-0 target for the URL, bound to the case of its hits (or ``case_id``)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -53,7 +54,7 @@ def _target_for(store: SqlStore, url: str, case_id: str | None) -> Target:
 
 
 def recheck_in_process(
-    store: SqlStore,
+    store: CrawlStore,
     urls: Sequence[str],
     case_id: str | None = None,
     allowed_networks: tuple[str, ...] = (),

@@ -82,7 +82,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def cmd_users_add(args: argparse.Namespace) -> None:
     from review.auth import hash_password
-    from store.review import SqlReviewStore, User
+    from review.storage import SqlReviewStore, User
     from wire import utc_now
 
     store = SqlReviewStore(args.db)
@@ -100,7 +100,7 @@ def cmd_users_add(args: argparse.Namespace) -> None:
 
 
 def cmd_users_list(args: argparse.Namespace) -> None:
-    from store.review import SqlReviewStore
+    from review.storage import SqlReviewStore
 
     users = SqlReviewStore(args.db).list_users()
     if not users:
@@ -112,7 +112,7 @@ def cmd_users_list(args: argparse.Namespace) -> None:
 
 def cmd_users_set(args: argparse.Namespace) -> None:
     from review.auth import hash_password
-    from store.review import SqlReviewStore
+    from review.storage import SqlReviewStore
 
     store = SqlReviewStore(args.db)
     changes: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from review.auth import hash_password
-from store.review import SqlReviewStore, User
+from review.storage import SqlReviewStore, User
 from wire import utc_now
 
 SECURITY_TXT = (
@@ -94,18 +94,19 @@ def make_users(db: str, roles: dict[str, tuple[str, ...]]) -> dict[str, str]:
 def prepare_demo(workdir: Path, images: str | None = None) -> tuple[Any, str]:
     """Build, serve and crawl the demo site into ``workdir``; return (server, db path).
     The caller stops the server."""
+    from crawler.storage import CrawlStore
     from radar.crawl import run_crawls
     from radar.demo.run import CASE_ID
     from radar.demo.site import DemoServer, build_site, find_photos
     from radar.references import hash_reference
-    from store import Case, SqlStore, Target
+    from store import Case, Target
 
     if workdir.exists():
         shutil.rmtree(workdir)
     site = build_site(find_photos(Path(images) if images else None))
     site.files["/.well-known/security.txt"] = ("text/plain; charset=utf-8", SECURITY_TXT.encode())
     db = str(workdir / "radar.db")
-    store = SqlStore(db)
+    store = CrawlStore(db)
     case = store.create_case(Case(CASE_ID, "Demo case: benign stand-in photos", priority=5))
     for label, path in sorted(site.references.items()):
         store.add_references(case.id, hash_reference(case, path, label))

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bus.kafka import KafkaSettings
+from crawler.storage import CrawlStore, RoundProgress
 from radar.report import _short, printable
-from store import SqlStore
-from store.crawlstate import RoundProgress
 from wire import HASHES_TOPIC, Hit
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ def committed_offsets(kafka: KafkaSettings, group: str) -> dict[Any, int]:
 
 
 def wait_for_rounds(
-    store: SqlStore,
+    store: CrawlStore,
     kafka: KafkaSettings,
     matcher_group: str,
     rounds: Sequence[str],
@@ -122,7 +121,7 @@ def wait_for_rounds(
     return outcome
 
 
-def print_round_report(outcome: RoundOutcome, store: SqlStore, hits: Sequence[Hit]) -> int:
+def print_round_report(outcome: RoundOutcome, store: CrawlStore, hits: Sequence[Hit]) -> int:
     """Print each round's pages, images and hits (the hits whose latest sighting is the
     round); the exit status of ``radar seed --wait``: 0 when every round finished."""
     state = "finished" if outcome.finished else "NOT finished (timed out)"

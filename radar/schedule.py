@@ -30,9 +30,10 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from crawler.storage import CrawlStore
 from ops.health import HealthServer
 from ops.metrics import PIPELINE_BUCKETS, new_registry
-from store import SqlStore, Target
+from store import Target
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def owner_name() -> str:
 
 
 def claim_due(
-    store: SqlStore, due: Sequence[Target], owner: str, now: datetime, until: str
+    store: CrawlStore, due: Sequence[Target], owner: str, now: datetime, until: str
 ) -> list[Target]:
     """Lease each due target, then keep it only if it is still due once leased: another
     replica may have run its round (and released the lease) since ``due`` was listed."""
@@ -92,7 +93,7 @@ def claim_due(
 
 
 def run_due(
-    store: SqlStore,
+    store: CrawlStore,
     allowed_networks: tuple[str, ...] = (),
     now: datetime | None = None,
     max_targets: int = 50,
@@ -176,7 +177,7 @@ class Scheduler:
             self._child.send_signal(signal.SIGTERM)
 
     def seconds_to_next(self) -> float:
-        store = SqlStore(self.db)
+        store = CrawlStore(self.db)
         try:
             times = [w for t in store.all_targets() if (w := next_due(t)) is not None]
         finally:
@@ -208,7 +209,7 @@ class Scheduler:
         from bus.kafka import KafkaBus
         from radar.distributed import seed_due
 
-        store = SqlStore(self.db)
+        store = CrawlStore(self.db)
         bus = KafkaBus(self.kafka)
         try:
             done = seed_due(store, bus, datetime.now(UTC))

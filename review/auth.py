@@ -28,8 +28,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from review.storage import User
 from store.base import StoreError
-from store.review import User
 
 if TYPE_CHECKING:
     from review.services import Services

@@ -30,9 +30,9 @@ from urllib.parse import urlencode
 
 from notices.confirmation import Confirmation
 from review.services import Services
+from review.storage import Decision, Note, User
 from store.base import StoreError
 from store.hitquery import ORDERS, HitQuery, sort_keys
-from store.review import Decision, Note, User
 from wire import Hit
 
 DEFAULTS: dict[str, Any] = {

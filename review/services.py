@@ -14,13 +14,13 @@ from typing import Any
 from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker, Rechecker
 from notices.send import Mailer, SmtpMailer, SmtpSettings
+from notices.storage import NoticeStore, SqlNoticeStore
 from notices.tracking import NoticeDesk, Policy, RunSummary
 from review.auth import Throttle
 from review.settings import ReviewSettings
+from review.storage import ReviewStore, SqlReviewStore
 from store import HitStore, SqlStore
 from store.db import exclusive
-from store.notices import NoticeStore, SqlNoticeStore
-from store.review import ReviewStore, SqlReviewStore
 from wire import utc_now
 
 

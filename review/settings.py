@@ -14,8 +14,8 @@ from typing import Annotated, Any, Self
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from notices.mailbox import mailbox_problem
 from ops.settings import RadarSettings, comma_list, empty_is_none
-from store.mailbox import mailbox_problem
 
 
 def _unset_is_off(value: object) -> object:

@@ -2,8 +2,8 @@
 state, review state, notices), on either backend:
 
 * **SQLite** (a path; embedded mode, the zero-setup default): WAL mode, a busy timeout,
-  one ``BEGIN IMMEDIATE`` transaction per write. A new file gets the schema of
-  :mod:`store.schema` on open, an older one is brought up to date on open.
+  one ``BEGIN IMMEDIATE`` transaction per write. A new file gets the schema the Alembic
+  revisions build, on open; an older one is brought up to date on open.
 * **PostgreSQL** (a ``postgresql://`` or ``postgresql+psycopg://`` URL; distributed
   mode, shared by every replica): psycopg 3 in autocommit, so a read is one statement;
   a write transaction first takes one transaction-scoped advisory lock, so writers are
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import re
 import sqlite3
 import threading
 import zlib
@@ -196,6 +197,11 @@ class Database:
     def close(self) -> None:
         self._db.close()
 
+    def __deepcopy__(self, memo: dict[int, object]) -> object:
+        # Scrapy deep-copies its settings, where the embedded crawl passes the store: a
+        # store is a shared connection, so every copy is the store itself.
+        return self
+
     def ping(self) -> None:
         """Raise unless the database answers a query (readiness probes)."""
         self._db.execute("SELECT 1").fetchall()
@@ -239,24 +245,35 @@ _LEGACY_FIXES = {
 
 @functools.lru_cache(maxsize=1)
 def _sqlite_ddl() -> tuple[str, ...]:
-    from sqlalchemy.dialects import sqlite
-    from sqlalchemy.schema import CreateIndex, CreateTable
+    """The head schema as SQLite statements. The Alembic revisions are its one source on
+    both backends: they run once per process on an in-memory database, whose tables and
+    indexes are then created in each new file (every stage's table definitions agree with
+    the revisions: ``tests/store/test_service_db.py``)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
 
-    from store.schema import metadata
-
-    dialect = sqlite.dialect()
-    out: list[str] = []
-    for table in metadata.sorted_tables:
-        out.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
-        out += [
-            str(CreateIndex(i, if_not_exists=True).compile(dialect=dialect)) for i in table.indexes
-        ]
-    return tuple(out)
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            rows = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL "
+                "AND name <> 'alembic_version' ORDER BY type = 'index', rowid"
+            ).fetchall()
+    finally:
+        engine.dispose()
+    create = re.compile(r"(CREATE (?:UNIQUE )?(?:TABLE|INDEX)) ")
+    return tuple(create.sub(r"\1 IF NOT EXISTS ", sql, count=1) for (sql,) in rows)
 
 
 def _sqlite_schema(db: sqlite3.Connection, path: str) -> None:
-    """Bring an embedded store to the head revision: a new file gets the schema of
-    :mod:`store.schema`; a file from before Alembic gets its missing columns and tables
+    """Bring an embedded store to the head revision: a new file gets the head schema
+    (:func:`_sqlite_ddl`); a file from before Alembic gets its missing columns and tables
     and is stamped; a file at an older revision runs the Alembic migrations."""
     head = head_revision()
     current = _current_revision(db)

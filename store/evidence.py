@@ -8,7 +8,7 @@ evidence row names the image by URL and SHA-256 only. Page HTML is stored once p
 distinct content (by SHA-256, compressed) however many sightings point at it.
 
 :class:`EvidenceStore` and :class:`CrawlStateStore` are the interfaces; the SQLite store
-implements both (:mod:`store.crawlstate`).
+implements both (:mod:`crawler.storage`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from typing import Any
 
 from hashing import MatchRule
 from store.base import StoreError
-from store.crawlstate import CrawlStateMixin, target_of
 from store.db import Database, IntegrityError
 from store.hitquery import SEARCH_FIELDS, HitQuery, search_pattern, sort_keys
 from store.models import (
@@ -32,10 +31,10 @@ from store.sighting import first_sighting, merge
 from wire import Hit, MatchEvidence, utc_now
 
 
-class SqlStore(Database, CrawlStateMixin):
-    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQL, and the
-    crawler's :class:`store.evidence.EvidenceStore` and ``CrawlStateStore``
-    (:mod:`store.crawlstate`)."""
+class SqlStore(Database):
+    """Implements :class:`store.CaseStore` and :class:`store.HitStore` on SQL. The
+    crawler's memory (evidence, incremental state, leases, re-checks) is
+    :class:`crawler.storage.CrawlStore`, this store with the crawler's tables."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
@@ -330,6 +329,24 @@ class SqlStore(Database, CrawlStateMixin):
         where, args = _where(query)
         return int(self._db.execute(f"SELECT COUNT(*) FROM hits{where}", args).fetchone()[0])
 
+    def get_target(self, target_id: int) -> Target:
+        row = self._db.execute("SELECT * FROM targets WHERE id=?", (target_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no target #{target_id}")
+        return target_of(row)
+
+    def all_targets(self) -> list[Target]:
+        return [target_of(r) for r in self._db.execute("SELECT * FROM targets ORDER BY id")]
+
+    def set_target_enabled(self, target_id: int, enabled: bool) -> Target:
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE targets SET enabled=? WHERE id=?", (int(enabled), target_id)
+            )
+            if cursor.rowcount != 1:
+                raise StoreError(f"no target #{target_id}")
+        return self.get_target(target_id)
+
 
 def _where(query: HitQuery) -> tuple[str, list[Any]]:
     """The WHERE clause (with a leading space, or empty) and its arguments."""
@@ -362,6 +379,25 @@ def _where(query: HitQuery) -> tuple[str, list[Any]]:
 
 def _ev(m: MatchEvidence) -> dict[str, Any]:
     return {"algorithm": m.algorithm, "distance": m.distance, "variant": m.variant}
+
+
+def target_of(r: Any) -> Target:
+    return Target(
+        case_id=r["case_id"],
+        url=r["url"],
+        allowed_domains=tuple(json.loads(r["allowed_domains"])),
+        max_depth=r["max_depth"],
+        max_pages=r["max_pages"],
+        interval_seconds=r["interval_seconds"],
+        obey_robots=bool(r["obey_robots"]),
+        kind=r["kind"],
+        id=r["id"],
+        created_at=r["created_at"],
+        last_crawled_at=r["last_crawled_at"],
+        render=r["render"],
+        enabled=bool(r["enabled"]),
+        pass_gates=bool(r["pass_gates"]),
+    )
 
 
 def _case(row: Any) -> Case:

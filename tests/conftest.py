@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import store
+from crawler.storage import CrawlStore
 
 # tests/deploy builds the image and plays the manifests with podman (minutes, root):
 # `make deploy-test` runs it (RADAR_DEPLOY_TEST=1), `make test` does not collect it.
@@ -51,9 +51,9 @@ def kodak(shared_images: Path) -> list[Path]:
 
 
 @pytest.fixture
-def tmp_store(tmp_path: Path) -> Iterator[store.SqlStore]:
+def tmp_store(tmp_path: Path) -> Iterator[CrawlStore]:
     """An empty SQLite store in a fresh temporary directory."""
-    db = store.SqlStore(tmp_path / "radar.db")
+    db = CrawlStore(tmp_path / "radar.db")
     yield db
     db.close()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.storage import CrawlStore
 from hashing import MatchRule, hash_bytes, naive_hashes
 from matcher import Bank
 from radar.crawl import run_crawls
@@ -28,7 +29,7 @@ from radar.demo.site import DemoServer, DemoSite, build_site, find_photos
 from radar.demo.videos import video_place
 from radar.references import hash_reference
 from radar.report import print_crawl_summary, print_hits
-from store import Case, SqlStore, Target
+from store import Case, Target
 
 CASE_ID = "demo"
 
@@ -58,7 +59,7 @@ def run_demo(report_path: Path, workdir: Path, images: str | None = None) -> int
     site = build_site(photos)
     if workdir.exists():
         shutil.rmtree(workdir)
-    store = SqlStore(workdir / "radar.db")
+    store = CrawlStore(workdir / "radar.db")
     case = store.create_case(Case(CASE_ID, "Demo case: benign stand-in photos"))
     for label, path in sorted(site.references.items()):
         store.add_references(case.id, hash_reference(case, path, label))

@@ -16,9 +16,9 @@ from review import charts, queue
 from review.auth import Admin, Overseer, hash_password
 from review.queue import ReviewError
 from review.settings import form_values, parse_settings_form
+from review.storage import ROLES, User
 from review.web import audit, redirect, render, services
 from store.base import StoreError
-from store.review import ROLES, User
 
 router = APIRouter()
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)

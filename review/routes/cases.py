@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from notices.render import reference
+from notices.storage import Notice
 from review import queue
 from review.auth import AnyUser
 from review.web import audit, render, services
 from store.base import StoreError
 from store.hitquery import HitQuery
-from store.notices import Notice
 
 router = APIRouter()
 PAGE = 50

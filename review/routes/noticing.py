@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from notices.contacts import from_directory, from_security_txt, load_directory
 from notices.regimes import REGIMES, FieldSpec, Regime, regime
 from notices.render import deadline, reference
+from notices.storage import CONTACT_LEVELS, NOTICE_STATES, Contact, Notice
 from notices.tracking import NoticeError, RecipientError
 from review import queue
 from review.auth import Legal
@@ -19,7 +20,6 @@ from review.metrics import metrics
 from review.web import audit, redirect, render, services
 from store.base import StoreError
 from store.hitquery import HitQuery
-from store.notices import CONTACT_LEVELS, NOTICE_STATES, Contact, Notice
 
 router = APIRouter()
 # Every field of every regime by name; a name shared by regimes is the same kind of field.

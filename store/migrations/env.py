@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from store.schema import metadata
+from radar.schema import metadata
 
 
 def _run(connection: object) -> None:

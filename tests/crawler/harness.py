@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-from store import CrawlReport, SqlStore
+from crawler.storage import CrawlStore
+from store import CrawlReport
 
 
 @dataclass
@@ -118,7 +119,7 @@ def _child(
 
         # Log to stderr as `radar crawl` does (tests read it with capfd).
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        store = SqlStore(db)
+        store = CrawlStore(db)
         targets = [store.get_target(t) for t in target_ids]
         run_crawls(store, targets, allowed, progress=None, settings=settings)
     except BaseException:
@@ -155,7 +156,7 @@ def crawl(
 
 
 def _reports(db: Path, target_id: int) -> list[CrawlReport]:
-    store = SqlStore(db)
+    store = CrawlStore(db)
     try:
         case_id = store.get_target(target_id).case_id
         return [r for r in store.crawl_reports(case_id) if r.target_id == target_id]

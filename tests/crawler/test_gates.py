@@ -12,9 +12,10 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from crawler.gates import answers, asks, find_gate
+from crawler.storage import CrawlStore
 from radar.demo.gated import age_gated, gate_page
 from radar.demo.site import DemoServer, DemoSite
-from store import SqlStore, Target
+from store import Target
 from tests.crawler.harness import crawl
 from tests.crawler.test_hostile import case_with
 from tests.crawler.test_places import chromium  # noqa: F401 - the fixture
@@ -72,12 +73,12 @@ def _place(kodak: list[Path], **kwargs: object) -> DemoSite:
     return age_gated(kodak[:2], kodak[10:14], **kwargs)  # type: ignore[arg-type]
 
 
-def _target(store: SqlStore, url: str, **kwargs: object) -> int:
+def _target(store: CrawlStore, url: str, **kwargs: object) -> int:
     settings: dict[str, object] = {"max_depth": 2, **kwargs}
     return store.add_target(Target("c1", url, ("127.0.0.1",), **settings)).id  # type: ignore[arg-type]
 
 
-def _found(store: SqlStore, site: DemoSite) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+def _found(store: CrawlStore, site: DemoSite) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     planted = {(p.path, p.reference_label) for p in site.planted}
     found = {(urlsplit(h.image_url).path, h.reference_label) for h in store.hits("c1")}
     return planted, found

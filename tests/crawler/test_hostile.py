@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from store import Case, SqlStore, Target
+from crawler.storage import CrawlStore
+from store import Case, Target
 from tests.crawler.harness import FixtureServer, Reply, crawl
 
 PAGE = "text/html; charset=utf-8"
@@ -33,17 +34,17 @@ def html(body: str, title: str = "fixture") -> bytes:
     return f"{head}<body>{body}</body></html>".encode()
 
 
-def case_with(db: Path, references: list[Path]) -> SqlStore:
+def case_with(db: Path, references: list[Path]) -> CrawlStore:
     from radar.references import hash_reference
 
-    store = SqlStore(db)
+    store = CrawlStore(db)
     case = store.create_case(Case("c1", "fixture case"))
     for path in references:
         store.add_references(case.id, hash_reference(case, path, path.stem))
     return store
 
 
-def target(store: SqlStore, url: str, **kwargs: object) -> int:
+def target(store: CrawlStore, url: str, **kwargs: object) -> int:
     host = re.sub(r"^https?://([^:/]+).*$", r"\1", url)
     defaults: dict[str, object] = {"max_depth": 3, "max_pages": 200}
     return store.add_target(Target("c1", url, (host,), **{**defaults, **kwargs})).id  # type: ignore[arg-type]

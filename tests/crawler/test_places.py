@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from crawler.storage import CrawlStore
 from radar.demo.places import GALLERY_PAGES, PER_PAGE, channel, js_gallery
 from radar.demo.site import DemoServer, DemoSite
-from store import SqlStore, Target
+from store import Target
 from tests.crawler.harness import FixtureServer, Reply, crawl
 from tests.crawler.test_hostile import case_with
 
@@ -32,7 +33,7 @@ def gallery(kodak: list[Path]) -> DemoSite:
     return js_gallery(kodak[:3], kodak[10:22])
 
 
-def _target(store: SqlStore, url: str, **kwargs: object) -> int:
+def _target(store: CrawlStore, url: str, **kwargs: object) -> int:
     return store.add_target(Target("c1", url, ("127.0.0.1",), **kwargs)).id  # type: ignore[arg-type]
 
 

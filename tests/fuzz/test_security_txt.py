@@ -11,8 +11,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from notices.contacts import parse_security_txt
-from store.mailbox import check_mailbox, mailbox_problem
-from store.notices import Contact
+from notices.mailbox import check_mailbox, mailbox_problem
+from notices.storage import Contact
 from tests.fuzz.strategies import NASTY, nasty_text
 
 address_parts = st.text(alphabet=st.sampled_from(NASTY + "abc.-+_@"), max_size=30)

@@ -13,13 +13,13 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from PIL import Image
 
+from crawler.storage import CrawlStore
 from hashing import hash_bytes, hash_file
 from matcher import Bank
 from radar import servers as local_servers
 from radar.demo.run import expectations
 from radar.demo.site import DemoServer, build_site, find_photos
 from radar.servers import Servers
-from store import SqlStore
 from tests.integration.stack import Stack, wait_until
 from wire import FRONTIER_TOPIC, HASHES_TOPIC, REJECTED_TOPIC, HashRecord, utc_now
 
@@ -100,7 +100,7 @@ def test_end_to_end_two_crawlers_two_matchers(stack: Stack, shared_images: Path)
         stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
         stack.radar("case", "add-target", "demo", server.base_url + "/", "--max-depth", "4")
         stack.radar("bank-sync", "demo")
-        db = SqlStore(stack.env["RADAR_DB"])
+        db = CrawlStore(stack.env["RADAR_DB"])
         bank = Bank(db.list_cases(), db.references())
         expected = {
             (path, next(p.reference_label for p in site.planted if p.path == path))
@@ -146,7 +146,7 @@ def test_schedule_run_seeds_the_frontier_in_the_distributed_mode(stack: Stack) -
     to crawl from) and records the round, so the next run finds nothing due."""
     stack.radar("case", "create", "c")
     stack.radar("case", "add-target", "c", "https://a.example/start", "--max-depth", "1")
-    [target] = SqlStore(stack.env["RADAR_DB"]).targets("c")
+    [target] = CrawlStore(stack.env["RADAR_DB"]).targets("c")
     first = stack.radar("schedule", "run")
     assert "seeded 1 of 1 due targets on the crawl frontier" in first.stdout
     seeds = wait_until(lambda: stack.topic_records(FRONTIER_TOPIC), 60, "the seed page")
@@ -296,7 +296,7 @@ def test_refused_hash_records_are_sent_again_not_lost(stack: Stack, shared_image
         stack.radar("case", "add-references", "demo", *map(str, site.references.values()))
         stack.radar("case", "add-target", "demo", server.base_url + "/", "--max-depth", "4")
         stack.radar("bank-sync", "demo")
-        db = SqlStore(stack.env["RADAR_DB"])
+        db = CrawlStore(stack.env["RADAR_DB"])
         bank = Bank(db.list_cases(), db.references())
         expected = {path for path, e in expectations(site, bank).items() if e["matchable"]}
         _hash_topic_limit(stack, 64)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from crawler.storage import CrawlStore
 from radar.demo.places import channel, js_gallery
 from radar.demo.site import HTML, DemoServer, DemoSite, build_site, find_photos
 from radar.servers import Servers
-from store import SqlStore
 from tests.integration.stack import Stack
 
 PARTITIONS = 4
@@ -92,7 +92,7 @@ def test_embedded_and_distributed_find_the_same_hits(
         )
         embedded = {
             (h.image_url, h.reference_label, h.algorithm)
-            for h in SqlStore(str(embedded_db)).hits("demo")
+            for h in CrawlStore(str(embedded_db)).hits("demo")
         }
         embedded_s = time.monotonic() - started
         embedded_requests = dict(lists.requests)
@@ -126,7 +126,7 @@ def test_embedded_and_distributed_find_the_same_hits(
     # two crawlers, for the distributed one), and every hit image outside the channel
     # (whose photos are remembered by post) its hashes.
     for db in (stack.env["RADAR_DB"], str(embedded_db)):
-        store = SqlStore(db)
+        store = CrawlStore(db)
         for target in store.targets("demo"):
             if target.kind == "website":  # channels and lists are parsed whole each round
                 assert store.page_state(target.id, target.url) is not None, (db, target.url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from notices.regimes import default_fields
-from store.notices import Notice, NoticeUrl
+from notices.storage import Notice, NoticeUrl
 
 NOTIFIER = {
     "notifier_name": "Lea Legal",

@@ -14,8 +14,8 @@ import pytest
 from crawler.failures import REASONS, FetchError
 from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker
+from notices.storage import SqlNoticeStore
 from notices.tracking import NoticeDesk
-from store.notices import SqlNoticeStore
 from tests.hostile_hosts import HOSTILE_SECURITY_TXT, HostileHost, elapsed, small_png
 from tests.notices.samples import NOTIFIER, notice
 from tests.notices.test_tracking import Clock, Mailer, hits

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pypdf import PdfReader
 
 from notices.render import as_eml, as_pdf, as_text, document, subject
-from store.notices import NoticeUrl
+from notices.storage import NoticeUrl
 from tests.notices.samples import SENT_AT, URLS, notice
 
 ADDRESS = "Calle Mayor 1\r\n06200 Almendralejo\r\nSpain"

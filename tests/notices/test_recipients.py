@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from notices.contacts import from_directory, load_directory, parse_security_txt
+from notices.mailbox import check_mailbox, mailbox_problem
+from notices.storage import Contact, SqlNoticeStore
 from notices.tracking import NoticeDesk, NoticeError, Policy, RecipientError
-from store.mailbox import check_mailbox, mailbox_problem
-from store.notices import Contact, SqlNoticeStore
 from tests.notices.samples import NOTIFIER
 from tests.notices.test_tracking import Checker, Clock, Mailer, draft, hits
 

@@ -16,9 +16,9 @@ from notices.recheck import HttpRechecker, RecheckResult
 from notices.render import deadline
 from notices.send import SendError
 from notices.stats import host_stats, percentile
+from notices.storage import Contact, SqlNoticeStore
 from notices.tracking import NoticeDesk, NoticeError, Policy
 from radar.demo.site import DemoServer, DemoSite
-from store.notices import Contact, SqlNoticeStore
 from tests.notices.samples import NOTIFIER, notice
 from wire import Hit
 

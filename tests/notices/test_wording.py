@@ -12,8 +12,8 @@ import pytest
 
 from notices.confirmation import Confirmation, phrase
 from notices.render import as_text, document, subject
+from notices.storage import Contact, Recheck, SqlNoticeStore
 from notices.tracking import NoticeDesk
-from store.notices import Contact, Recheck, SqlNoticeStore
 from tests.notices.samples import NOTIFIER, notice
 from tests.notices.test_golden import pdf_text
 from tests.notices.test_tracking import Checker, Clock, Mailer, hits

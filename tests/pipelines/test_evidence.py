@@ -97,10 +97,11 @@ def test_the_distributed_crawler_keeps_evidence_of_exactly_the_sightings_that_ma
     a re-encoded copy of a case's reference is kept in the shared store, with its page;
     an unrelated photo and the same copy found for another case are not; a reference
     added later counts once the bank version moves."""
+    from crawler.storage import CrawlStore
     from pipelines.evidence import MatchedEvidence
-    from store import Case, Reference, SqlStore
+    from store import Case, Reference
 
-    db = SqlStore(service_db)
+    db = CrawlStore(service_db)
     for case_id in ("c1", "c2"):
         db.create_case(Case(case_id, case_id, MatchRule()))
     ref = hash_file(kodak[4])

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from store import SqlStore, Target
+from crawler.storage import CrawlStore
+from store import Target
 from store.models import target_url_problem
 from tests.radar.test_cli import one_line_error, radar
 
@@ -42,7 +43,7 @@ def test_the_url_rule_accepts(url: str) -> None:
 def test_the_store_refuses_a_bad_target(tmp_path: Path) -> None:
     from store import Case
 
-    store = SqlStore(tmp_path / "r.db")
+    store = CrawlStore(tmp_path / "r.db")
     store.create_case(Case("c1"))
     with pytest.raises(ValueError, match="bad target URL"):
         store.add_target(Target("c1", "http://127.0.0.1:99999/", ("127.0.0.1",)))
@@ -55,7 +56,7 @@ def test_the_command_line_refuses_a_bad_target(tmp_path: Path, url: str) -> None
     assert radar(db, "case", "create", "c1").returncode == 0
     assert "bad target URL" in one_line_error(radar(db, "case", "add-target", "c1", url))
     assert "bad target URL" in one_line_error(radar(db, "target", "add", "c1", url))
-    assert SqlStore(db).targets("c1") == []
+    assert CrawlStore(db).targets("c1") == []
 
 
 class _Page(BaseHTTPRequestHandler):
@@ -97,7 +98,7 @@ def test_a_stored_bad_target_fails_alone_with_a_counted_error(tmp_path: Path, si
     assert "Traceback" not in result.stderr
     assert "radar: error: target #1 not crawled: bad target URL" in result.stderr
     assert "radar: error: target #2 not crawled: bad target URL" in result.stderr
-    reports = {r.target_id: r for r in SqlStore(db).crawl_reports("c1")}
+    reports = {r.target_id: r for r in CrawlStore(db).crawl_reports("c1")}
     for bad in (1, 2):
         assert reports[bad].finish_reason == "bad_url"
         assert reports[bad].counts["error:bad_url"] == 1
@@ -142,5 +143,5 @@ def test_schedule_run_of_a_stored_bad_target_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     assert "radar: error: target #1 not crawled: bad target URL" in result.stderr
-    (report,) = SqlStore(db).crawl_reports("c1")
+    (report,) = CrawlStore(db).crawl_reports("c1")
     assert report.finish_reason == "bad_url" and report.counts["error:bad_url"] == 1

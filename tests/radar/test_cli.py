@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from store import SqlStore
+from crawler.storage import CrawlStore
 
 KODAK = "kodak24"
 # PDQ of Meta's bridge-mods test photos, as python-threatexchange lists them
@@ -57,7 +57,7 @@ def case(db: Path, shared_images: Path) -> str:
     refs = [str(shared_images / KODAK / f"kodim0{i}.png") for i in (1, 2, 3)]
     result = radar(db, "case", "add-references", "c1", *refs)
     assert result.returncode == 0, result.stderr
-    stored = len(SqlStore(db).references("c1"))
+    stored = len(CrawlStore(db).references("c1"))
     assert stored > 3 * 16, "each picture is stored under many variants"
     assert f"added {stored} hashes for 3 reference pictures" in result.stdout
     return "c1"
@@ -112,7 +112,7 @@ def _export(db: Path, case: str, *args: str) -> str:
 
 
 def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
-    stored = SqlStore(db).references(case)
+    stored = CrawlStore(db).references(case)
     shown = radar(db, "case", "show", case).stdout
     assert f"references: 3 ({len(stored)} hashes)" in shown and "PDQ distance <= 31" in shown
     assert "c1" in radar(db, "case", "list").stdout
@@ -153,13 +153,13 @@ def test_case_show_list_and_export_roundtrip(db: Path, case: str) -> None:
         return {(r["algorithm"], r["hash"], r["quality"], r["variant"]) for r in refs}
 
     assert hashes("c2") == hashes(case)
-    assert {r.label for r in SqlStore(db).references("c2")} == set(ids)
+    assert {r.label for r in CrawlStore(db).references("c2")} == set(ids)
     # python-threatexchange's file reads back as the three originals.
     te_file = db.parent / "export.te"
     te_file.write_text(te)
     assert radar(db, "case", "create", "c3").returncode == 0
     assert "imported 3 new" in radar(db, "case", "import-hashes", "c3", str(te_file)).stdout
-    assert [r.hash for r in SqlStore(db).references("c3")] == originals
+    assert [r.hash for r in CrawlStore(db).references("c3")] == originals
     # The ids are stable: another reference leaves them as they were.
     more = db.parent / "more.txt"
     more.write_text("ab" * 32 + ",another\n")
@@ -233,7 +233,7 @@ def test_import_threatexchange_signal_files(
     assert result.returncode == 0, result.stderr
     expected = [h for h in MODS[:2] if h in content.lower()]
     assert f"imported {len(expected)} new" in result.stdout
-    assert [(r.algorithm, r.hash) for r in SqlStore(db).references("te")] == [
+    assert [(r.algorithm, r.hash) for r in CrawlStore(db).references("te")] == [
         ("pdq", h) for h in expected
     ]
 
@@ -326,7 +326,7 @@ def test_notices_recheck_waits_its_turn_behind_a_running_round(db: Path) -> None
     and exits 1 (it would draft the same reminders twice); after the round it runs."""
     from store.db import exclusive
 
-    SqlStore(db).close()
+    CrawlStore(db).close()
     with exclusive(db, "notice-round") as held:
         assert held
         busy = radar(db, "notices", "recheck")
@@ -358,7 +358,7 @@ def test_targets_record_whether_they_pass_age_gates(db: Path) -> None:
     assert feed.returncode == opted.returncode == 0
     listed = radar(db, "target", "list", "--case", "gated").stdout.splitlines()
     assert [" gates " in line for line in listed] == [True, False, False, True]
-    store = SqlStore(db)
+    store = CrawlStore(db)
     assert [t.pass_gates for t in store.targets("gated")] == [True, False, False, True]
     store.close()
 
@@ -369,7 +369,7 @@ def test_case_hits_and_notices_export_without_labels(db: Path, tmp_path: Path) -
     typed notice field, recipient or drafting user (and hits hold no image bytes)."""
     import dataclasses
 
-    from store.notices import NoticeUrl, SqlNoticeStore
+    from notices.storage import NoticeUrl, SqlNoticeStore
     from tests.notices.samples import URLS, notice
     from wire.records import Hit, MatchEvidence
 
@@ -395,7 +395,7 @@ def test_case_hits_and_notices_export_without_labels(db: Path, tmp_path: Path) -
     listing = tmp_path / "list.csv"
     listing.write_text(f"pdq,label\n{'ab' * 32},{label}\n{'ac' * 32},Juan Garcia\n")
     assert radar(db, "case", "import-hashes", case, str(listing)).returncode == 0
-    store = SqlStore(db)
+    store = CrawlStore(db)
     hits = [
         hit(case, label, URLS[0].url, "img.tube.example", 4),
         hit(case, "Juan Garcia", "https://img.tube.example/u/other.jpg", "img.tube.example", 9),

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
+from crawler.storage import CrawlStore
 from radar.demo.site import DemoServer, DemoSite, build_site, find_photos
-from store import SqlStore
 from tests.radar.test_cli import radar
 
 FOUND_BY_DEFAULT = {"resized", "recompressed", "mirrored"}
@@ -66,7 +66,7 @@ def test_crawl_finds_planted_copies_and_nothing_else(demo_site: DemoSite, tmp_pa
     assert sorted(h["id"] for h in second) == sorted(h["id"] for h in first)
     assert {h["seen_count"] for h in second} == {2}
 
-    reports = SqlStore(db).crawl_reports("demo")
+    reports = CrawlStore(db).crawl_reports("demo")
     assert len(reports) == 2
     counts = reports[0].counts
     assert counts["pages"] >= 9 and counts["images"] == counts["hashed"] + counts["cache_hits"]
@@ -80,7 +80,7 @@ def test_crawler_refuses_loopback_unless_allowed(demo_site: DemoSite, tmp_path: 
         result = radar(db, "crawl", "demo", "-q")
         assert result.returncode == 0, result.stderr
         assert sum(server.requests.values()) == 0
-    report = SqlStore(db).crawl_reports("demo")[0]
+    report = CrawlStore(db).crawl_reports("demo")[0]
     assert report.counts["pages"] == 0 and report.counts["refused_address"] >= 1
     assert _hits(db) == []
 
@@ -123,7 +123,7 @@ def test_hostile_images_are_counted_and_the_crawl_goes_on(
         _case_for(db, site, server.base_url + "/")
         result = radar(db, "crawl", "demo", "--allow-network", "127.0.0.1/32", "-q")
         assert result.returncode == 0, result.stderr
-    counts = SqlStore(db).crawl_reports("demo")[0].counts
+    counts = CrawlStore(db).crawl_reports("demo")[0].counts
     assert counts["images"] == 6 and counts["hashed"] == 1 and counts["hits"] == 1
     assert counts["refused_address"] == 1
     assert {k: v for k, v in counts.items() if k.startswith("error:")} == {

@@ -7,14 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler.failures import REASONS
+from crawler.storage import CrawlStore
 from radar.recheck import recheck
-from store import Case, SqlStore
+from store import Case
 from tests.hostile_hosts import HostileHost
 
 
 def test_recheck_round_goes_on_past_hostile_hosts(tmp_path: Path) -> None:
     db = tmp_path / "radar.db"
-    store = SqlStore(db)
+    store = CrawlStore(db)
     store.create_case(Case("c1", "hostile hosts"))
     modes = ["/garbage", "/huge-header", "/silent", "/redirect-loop", "/ok.png"]
     with HostileHost() as host:

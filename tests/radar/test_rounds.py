@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bus.kafka import KafkaSettings
+from crawler.storage import CrawlStore
 from radar import rounds
-from store import Case, SqlStore, Target
+from store import Case, Target
 from tests.store.test_sql import hit
 
 T0 = "2026-12-03T10:00:00Z"
@@ -26,15 +27,15 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    store = SqlStore(tmp_path / "radar.db")
+def store(tmp_path: Path) -> CrawlStore:
+    store = CrawlStore(tmp_path / "radar.db")
     store.create_case(Case("c1"))
     store.add_target(Target("c1", "https://a.example/", ("a.example",)))
     return store
 
 
 def test_the_wait_ends_when_crawled_and_matched_up_to_the_ends_of_that_moment(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+    store: CrawlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rid = f"1@{T0}"
     store.queue_round_pages(rid, 1, ["https://a.example/", "https://a.example/p"], T0)
@@ -73,7 +74,7 @@ def test_the_wait_ends_when_crawled_and_matched_up_to_the_ends_of_that_moment(
 
 
 def test_a_round_nobody_records_times_out_and_the_report_says_so(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store: CrawlStore, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = Clock()
     monkeypatch.setattr(rounds.time, "sleep", lambda s: setattr(clock, "now", clock.now + s))
@@ -89,7 +90,7 @@ def test_a_round_nobody_records_times_out_and_the_report_says_so(
 
 
 def test_the_report_counts_the_hits_of_each_round(
-    store: SqlStore, capsys: pytest.CaptureFixture[str]
+    store: CrawlStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rid, other = f"1@{T0}", "1@2026-12-01T00:00:00Z"
     store.finish_round_page(rid, "https://a.example/", 1, True, 4, T0)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from crawler.storage import CrawlStore
 from radar.recheck import recheck
 from radar.schedule import due_targets, stamp
-from store import SqlStore, Target
+from store import Target
 from tests.crawler.harness import FixtureServer, Reply
 from tests.crawler.test_hostile import html, jpeg
 from tests.radar.test_cli import radar
@@ -80,7 +81,7 @@ def test_targets_schedule_and_evidence_on_the_command_line(watched) -> None:  # 
     assert "1 hits written" in ran.stdout
     again = radar(db, "schedule", "run", "-q", *ALLOW)
     assert again.returncode == 0 and "nothing to crawl: 0 targets due" in again.stdout
-    store = SqlStore(db)
+    store = CrawlStore(db)
     assert store.lease_of(1) == (None, None), "the lease is released after the round"
     (hit,) = store.hits("c1")
 
@@ -105,7 +106,7 @@ def test_recheck_reports_still_there_gone_changed_and_error(
     kodak: list[Path],  # type: ignore[no-untyped-def]
 ) -> None:
     db, site, routes = watched
-    store = SqlStore(db)
+    store = CrawlStore(db)
     tid = store.add_target(Target("c1", site.url + "/", ("127.0.0.1",), max_depth=0)).id
     ran = radar(db, "crawl", "c1", "--target", str(tid), "-q", *ALLOW)
     assert ran.returncode == 0, ran.stderr
@@ -151,7 +152,7 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
     )
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not SqlStore(db).crawl_reports("c1"):
+        while time.monotonic() < deadline and not CrawlStore(db).crawl_reports("c1"):
             time.sleep(0.5)
         time.sleep(3)  # the target is not due again: no second round may start
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
@@ -164,7 +165,7 @@ def test_scheduler_runs_due_crawls_and_stops_on_sigterm(watched) -> None:  # typ
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
-    assert len(SqlStore(db).crawl_reports("c1")) == 1
+    assert len(CrawlStore(db).crawl_reports("c1")) == 1
     assert "scheduler: stopped after 1 rounds" in out
     assert site.requests["/p.jpg"] == 1
 
@@ -178,7 +179,7 @@ def test_distributed_scheduler_seeds_due_targets_once(service_db: str) -> None:
     from store import Case
     from wire import FRONTIER_TOPIC, PageRequest
 
-    store = SqlStore(service_db)
+    store = CrawlStore(service_db)
     store.create_case(Case("c", "t"))
     site = store.add_target(Target("c", "https://a.example/", ("a.example",)))
     chan = store.add_target(Target("c", "https://t.me/s/chan", ("t.me",), kind="telegram"))
@@ -218,7 +219,7 @@ def test_two_scheduler_replicas_seed_each_due_target_once(service_db: str) -> No
     from store import Case
     from wire import FRONTIER_TOPIC, PageRequest
 
-    setup = SqlStore(service_db)
+    setup = CrawlStore(service_db)
     setup.create_case(Case("c", "t"))
     ids = {
         setup.add_target(Target("c", f"https://s{n}.example/", (f"s{n}.example",))).id
@@ -233,7 +234,7 @@ def test_two_scheduler_replicas_seed_each_due_target_once(service_db: str) -> No
     claimed: list[int] = []
 
     def replica(name: str) -> None:
-        store = SqlStore(service_db)  # each replica its own connection and lease name
+        store = CrawlStore(service_db)  # each replica its own connection and lease name
         try:
             barrier.wait()
             claimed.extend(t.id for t in seed_due(store, bus, now, owner=name).claimed or [])
@@ -256,7 +257,7 @@ def test_evidence_shows_hostile_header_values_escaped(tmp_path: Path) -> None:
     from store.evidence import Evidence
 
     db = tmp_path / "radar.db"
-    store = SqlStore(db)
+    store = CrawlStore(db)
     store.create_case(Case("c1", "Case"))
     url = "https://img.host.example/p.jpg"
     store.save_evidence(

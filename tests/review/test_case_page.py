@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from notices.render import reference
-from store.notices import Notice, NoticeUrl
+from notices.storage import Notice, NoticeUrl
 from tests.review.conftest import Client
 from tests.review.fixtures import Env
 from wire import Hit

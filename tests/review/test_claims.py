@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from review import queue
-from store.review import User
+from review.storage import User
 from tests.review.conftest import Client
 from tests.review.fixtures import Env
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from store.review import SqlReviewStore
+from review.storage import SqlReviewStore
 from tests.review.fixtures import PASSWORD, Env, environment, live_app
 
 PARALLEL = 12

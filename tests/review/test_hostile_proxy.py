@@ -17,11 +17,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from crawler.storage import CrawlStore
 from notices.fetch import Fetcher
 from notices.recheck import HttpRechecker
 from radar.cli import main as radar_main
 from review.app import create_app
-from store import SqlStore
 from tests.hostile_hosts import HostileHost, elapsed
 from tests.notices.samples import NOTIFIER, notice
 from tests.notices.test_tracking import Mailer
@@ -55,7 +55,7 @@ def hostile_hits(env: Env, host: HostileHost, modes: list[str]) -> list[Hit]:
         replace(env.hits[0], image_url=host.url(mode), status="confirmed", content_sha256="0" * 64)
         for mode in modes
     ]
-    store = SqlStore(env.db)
+    store = CrawlStore(env.db)
     store.upsert_hits(found)
     store.close()
     return found

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from store.notices import Contact, Notice
+from notices.storage import Contact, Notice
 from tests.notices.samples import notice
 from tests.review.conftest import Client
 from tests.review.fixtures import Env

@@ -17,9 +17,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from crawler.storage import CrawlStore
+from radar.schema import metadata
 from store import Case, SqlStore, StoreError, Target
 from store.db import head_revision, sqlalchemy_url
-from store.schema import metadata
 from tests.store.test_sql import hit
 
 # The targets table and a case as stores before the Alembic schema wrote them.
@@ -152,7 +153,7 @@ def test_replicas_lease_a_target_once_and_merge_sightings(service_db: str) -> No
     barrier, results, errors = threading.Barrier(8), [], []
 
     def replica(n: int) -> None:
-        store = SqlStore(service_db)
+        store = CrawlStore(service_db)  # the scheduler's lease is the crawler's state
         try:
             barrier.wait()
             until = "2026-01-01T01:00:00Z"

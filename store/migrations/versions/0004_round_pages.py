@@ -6,7 +6,7 @@ Create Date: 2026-12-03
 
 A row per page a round queued on the crawl frontier (its seed, then every link a crawler
 published), marked done or failed by the crawler that finished it: ``radar seed --wait``
-reads it to know when a round is crawled (store/crawlstate.py, radar/rounds.py).
+reads it to know when a round is crawled (crawler/storage.py, radar/rounds.py).
 """
 
 from __future__ import annotations

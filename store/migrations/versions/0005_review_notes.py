@@ -5,7 +5,7 @@ Revises: 0004
 Create Date: 2026-12-04
 
 A row per note someone who can open a hit wrote on it: the hit, who, when and the text
-(store/review.py ``add_note``; review/routes/reviewing.py shows them on the hit's page).
+(review/storage.py ``add_note``; review/routes/reviewing.py shows them on the hit's page).
 Text only: the review app refuses a note that holds an encoded picture.
 """
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from review.storage import Note, SqlReviewStore
 from store import SqlStore
-from store.review import Note, SqlReviewStore
 from tests.store.test_service_db import schema_drift
 
 

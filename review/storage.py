@@ -3,8 +3,10 @@ decisions, disputes, skips, notes on hits, exposure.
 
 The hits themselves stay in the hit store (SQLite or Elasticsearch); everything here is
 keyed by hit id, so the review queue works the same on both. :class:`ReviewStore` is the
-interface, :class:`SqlReviewStore` the embedded implementation. Times are ISO 8601 UTC
-strings (``wire.utc_now`` format), which order correctly as text.
+interface, :class:`SqlReviewStore` its implementation on the service database (SQLite or
+PostgreSQL, :mod:`store.db`); the review tables are defined here, on the service
+schema's one :data:`store.schema.metadata`. Times are ISO 8601 UTC strings
+(``wire.utc_now`` format), which order correctly as text.
 """
 
 from __future__ import annotations
@@ -15,9 +17,115 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, PrimaryKeyConstraint, Table
+
 from store.base import StoreError
 from store.db import Database, IntegrityError
-from store.schema import replace_into
+from store.schema import id_column as _id
+from store.schema import int_column as _i
+from store.schema import metadata, replace_into
+from store.schema import text_column as _t
+
+# -- review state: users, sessions, audit, claims, decisions, disputes, reveals, settings, notes --
+review_users = Table(
+    "review_users",
+    metadata,
+    _id(),
+    _t("username", unique=True),
+    _t("display_name"),
+    _t("email"),
+    _t("roles"),
+    _t("password_hash"),
+    _i("active"),
+    _t("prefs"),
+    _i("exposure_budget", nullable=True),
+    _t("created_at"),
+)
+review_sessions = Table(
+    "review_sessions",
+    metadata,
+    _t("token_hash", primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("review_users.id"), nullable=False),
+    _t("csrf"),
+    _t("created_at"),
+    _t("expires_at"),
+)
+review_audit = Table(
+    "review_audit",
+    metadata,
+    _id(),
+    _t("at"),
+    _t("username"),
+    _t("action"),
+    _t("target"),
+    _t("detail"),
+    Index("review_audit_at", "at"),
+)
+review_claims = Table(
+    "review_claims",
+    metadata,
+    _t("hit_id", primary_key=True),
+    _t("username"),
+    _t("claimed_at"),
+    _t("expires_at"),
+)
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    _t("hit_id"),
+    _t("username"),
+    _t("decision"),
+    _t("reason"),
+    _t("at"),
+    PrimaryKeyConstraint("hit_id", "username"),
+)
+review_disputes = Table(
+    "review_disputes",
+    metadata,
+    _t("hit_id", primary_key=True),
+    _t("opened_at"),
+    _t("resolved_by", nullable=True),
+    _t("resolution", nullable=True),
+    _t("note", nullable=True),
+    _t("resolved_at", nullable=True),
+)
+review_skips = Table(
+    "review_skips",
+    metadata,
+    _t("hit_id"),
+    _t("username"),
+    _t("until"),
+    PrimaryKeyConstraint("hit_id", "username"),
+)
+review_reveals = Table(
+    "review_reveals",
+    metadata,
+    _id(),
+    _t("username"),
+    _t("hit_id"),
+    _t("at"),
+    Index("review_reveals_user", "username", "at"),
+)
+review_settings = Table("review_settings", metadata, _t("key", primary_key=True), _t("value"))
+review_login_failures = Table(
+    "review_login_failures",
+    metadata,
+    _t("key"),
+    _t("at"),
+    Index("review_login_failures_key", "key", "at"),
+)
+review_lockouts = Table("review_lockouts", metadata, _t("key", primary_key=True), _t("until"))
+review_notes = Table(  # analysts' notes on a hit: text only, never a picture
+    "review_notes",
+    metadata,
+    _id(),
+    _t("hit_id"),
+    _t("username"),
+    _t("at"),
+    _t("text"),
+    Index("review_notes_hit", "hit_id", "at"),
+)
+
 
 ROLES = ("analyst", "legal", "admin")
 DECISIONS = ("confirmed", "rejected")

@@ -1,10 +1,10 @@
 """The tables of the crawler's memory: evidence and page snapshots, incremental-crawl
 state, target leases for the scheduler, and re-check results.
 
-A mixin of :class:`store.SqlStore` (it uses its connection and transactions), so the
-service store implements :class:`store.evidence.EvidenceStore` and
-:class:`store.evidence.CrawlStateStore`, on SQLite and PostgreSQL alike (tables in
-:mod:`store.schema`).
+:class:`CrawlStore` is :class:`store.SqlStore` (cases, targets, hits) with these tables
+(defined here, on :data:`store.schema.metadata`): it implements the interfaces of
+:mod:`store.evidence` on SQLite and PostgreSQL alike. The crawler, the scheduler and the
+CLI open a ``CrawlStore``; the matcher and the review app need only a ``SqlStore``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
-from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Table,
+    UniqueConstraint,
+    text,
+)
 
 from store.base import StoreError
 from store.evidence import (
@@ -26,8 +35,87 @@ from store.evidence import (
     recheck_from_row,
     snapshot_html,
 )
-from store.models import Target
-from store.schema import replace_into
+from store.schema import id_column as _id
+from store.schema import int_column as _i
+from store.schema import metadata, replace_into
+from store.schema import text_column as _t
+from store.sql import SqlStore
+
+# -- the crawler's memory: evidence, page snapshots, incremental state, round progress, re-checks --
+page_snapshots = Table(
+    "page_snapshots",
+    metadata,
+    _t("sha256", primary_key=True),
+    _t("url"),
+    _t("fetched_at"),
+    Column("html", LargeBinary, nullable=False),  # zlib-compressed HTML, never an image
+    _i("truncated"),
+)
+evidence = Table(
+    "evidence",
+    metadata,
+    _id(),
+    _t("case_id"),
+    _i("target_id"),
+    _t("image_url"),
+    _t("fetched_url"),
+    _t("final_url"),
+    _t("page_url"),
+    _t("fetched_at"),
+    _i("http_status"),
+    _t("content_sha256"),
+    _t("record"),
+    UniqueConstraint("case_id", "image_url", "fetched_at", "content_sha256"),
+    Index("evidence_image", "image_url", "fetched_at"),
+)
+round_pages = Table(  # the distributed crawl's progress per round: `radar seed --wait`
+    "round_pages",
+    metadata,
+    _t("crawl_id"),
+    _t("url"),
+    _i("target_id"),
+    _t("state"),  # queued | done | failed
+    _i("images", server_default=text("0")),
+    _t("updated_at"),
+    PrimaryKeyConstraint("crawl_id", "url"),
+)
+page_state = Table(
+    "page_state",
+    metadata,
+    _i("target_id"),
+    _t("url"),
+    _t("etag"),
+    _t("last_modified"),
+    _t("sha256"),
+    _t("images"),
+    _t("links"),
+    _t("fetched_at"),
+    PrimaryKeyConstraint("target_id", "url"),
+)
+image_state = Table(
+    "image_state",
+    metadata,
+    _t("url", primary_key=True),
+    _t("etag"),
+    _t("last_modified"),
+    _t("sha256"),
+    _t("hashes"),
+    _t("fetched_at"),
+)
+rechecks = Table(
+    "rechecks",
+    metadata,
+    _id(),
+    _t("url"),
+    _t("case_id"),
+    _t("status"),
+    _t("checked_at"),
+    _i("http_status"),
+    _t("content_sha256"),
+    _t("detail"),
+    _t("matched"),
+    Index("rechecks_url", "url", "checked_at"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,34 +134,10 @@ class RoundProgress:
         return self.queued == 0
 
 
-def target_of(r: Any) -> Target:
-    return Target(
-        case_id=r["case_id"],
-        url=r["url"],
-        allowed_domains=tuple(json.loads(r["allowed_domains"])),
-        max_depth=r["max_depth"],
-        max_pages=r["max_pages"],
-        interval_seconds=r["interval_seconds"],
-        obey_robots=bool(r["obey_robots"]),
-        kind=r["kind"],
-        id=r["id"],
-        created_at=r["created_at"],
-        last_crawled_at=r["last_crawled_at"],
-        render=r["render"],
-        enabled=bool(r["enabled"]),
-        pass_gates=bool(r["pass_gates"]),
-    )
-
-
-class CrawlStateMixin:
-    _db: Any
-
-    def _tx(self) -> Any: ...  # provided by SqlStore
-
-    def __deepcopy__(self, memo: dict[int, object]) -> object:
-        # Scrapy deep-copies its settings, where the embedded crawl passes the store: a
-        # store is a shared connection, so every copy is the store itself.
-        return self
+class CrawlStore(SqlStore):
+    """The service store with the crawler's memory: implements
+    :class:`store.evidence.EvidenceStore` and :class:`store.evidence.CrawlStateStore`,
+    and the scheduler's target leases."""
 
     # -- evidence --------------------------------------------------------------------------
     def save_evidence(self, evidence: Evidence, page_html: str | None = None) -> Evidence:
@@ -260,24 +324,6 @@ class CrawlStateMixin:
         return out
 
     # -- targets and their schedule ---------------------------------------------------------
-    def get_target(self, target_id: int) -> Target:
-        row = self._db.execute("SELECT * FROM targets WHERE id=?", (target_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no target #{target_id}")
-        return target_of(row)
-
-    def all_targets(self) -> list[Target]:
-        return [target_of(r) for r in self._db.execute("SELECT * FROM targets ORDER BY id")]
-
-    def set_target_enabled(self, target_id: int, enabled: bool) -> Target:
-        with self._tx() as db:
-            cursor = db.execute(
-                "UPDATE targets SET enabled=? WHERE id=?", (int(enabled), target_id)
-            )
-            if cursor.rowcount != 1:
-                raise StoreError(f"no target #{target_id}")
-        return self.get_target(target_id)
-
     def claim_target(self, target_id: int, owner: str, now: str, until: str) -> bool:
         with self._tx() as db:
             cursor = db.execute(

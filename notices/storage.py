@@ -1,9 +1,10 @@
 """Notice state: host contacts, removal notices, the URLs they name, their history.
 
-:class:`NoticeStore` is the interface, :class:`SqlNoticeStore` the embedded
-implementation. A notice names hits by id (the hits stay in the hit store) and keeps a
-copy of each URL with its tracking state, so re-checks and the per-host dashboard need
-no hit store. Times are ISO 8601 UTC strings.
+:class:`NoticeStore` is the interface, :class:`SqlNoticeStore` its implementation on the
+service database (SQLite or PostgreSQL, :mod:`store.db`), with the notice tables defined
+here on :data:`store.schema.metadata`. A notice names hits by id (the hits stay in the
+hit store) and keeps a copy of each URL with its tracking state, so re-checks and the
+per-host dashboard need no hit store. Times are ISO 8601 UTC strings.
 """
 
 from __future__ import annotations
@@ -14,11 +15,100 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    Table,
+    UniqueConstraint,
+)
+
+from notices.mailbox import check_mailbox, mailbox_problem
 from store.base import StoreError
 from store.db import Database
-from store.mailbox import check_mailbox, mailbox_problem
+from store.schema import id_column as _id
+from store.schema import int_column as _i
+from store.schema import metadata
+from store.schema import text_column as _t
 
 log = logging.getLogger(__name__)
+
+# -- notices: host contacts, notices, their URLs, history and re-checks -----------------------
+notice_contacts = Table(
+    "notice_contacts",
+    metadata,
+    _id(),
+    _t("host"),
+    _t("level"),
+    _t("email"),
+    _t("name"),
+    _t("source"),
+    _t("note"),
+    _t("updated_at"),
+    UniqueConstraint("host", "level", "email"),
+)
+notices = Table(
+    "notices",
+    metadata,
+    _id(),
+    _t("host"),
+    _t("regime"),
+    _t("level"),
+    _t("status"),
+    _t("recipient"),
+    _t("fields"),
+    _t("created_by"),
+    _t("created_at"),
+    _t("sent_at", nullable=True),
+    _t("acknowledged_at", nullable=True),
+    _t("closed_at", nullable=True),
+    _i("parent_id", nullable=True),
+    _i("sequence"),
+    _t("message_id"),
+    Index("notices_host", "host", "status"),
+)
+notice_urls = Table(
+    "notice_urls",
+    metadata,
+    Column("notice_id", BigInteger, ForeignKey("notices.id"), nullable=False),
+    _t("hit_id"),
+    _t("url"),
+    _t("page_url"),
+    _t("case_id"),
+    _t("reference_label"),
+    _i("distance"),
+    _t("content_sha256"),
+    _t("state"),
+    _t("last_checked", nullable=True),
+    _t("removed_at", nullable=True),
+    _t("reappeared_at", nullable=True),
+    PrimaryKeyConstraint("notice_id", "hit_id"),
+)
+notice_events = Table(
+    "notice_events",
+    metadata,
+    _id(),
+    _i("notice_id"),
+    _t("at"),
+    _t("username"),
+    _t("event"),
+    _t("detail"),
+)
+notice_rechecks = Table(
+    "notice_rechecks",
+    metadata,
+    _id(),
+    _t("url"),
+    _t("at"),
+    _t("result"),
+    _i("http_status"),
+    _t("sha256"),
+    _t("detail"),
+    Index("notice_rechecks_url", "url", "at"),
+)
+
 
 NOTICE_STATES = ("draft", "sent", "acknowledged", "removed", "still-online", "reappeared")
 OPEN_STATES = ("sent", "acknowledged", "still-online", "reappeared")
@@ -109,7 +199,7 @@ class NoticeStore(Protocol):
         ...
 
     def contacts(self, host: str | None = None) -> list[Contact]:
-        """Contacts (of ``host``); rows whose address breaks :mod:`store.mailbox` are left
+        """Contacts (of ``host``); rows whose address breaks :mod:`notices.mailbox` are left
         out (stored by an older version), so they are never offered or mailed."""
         ...
 

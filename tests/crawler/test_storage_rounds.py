@@ -1,15 +1,16 @@
-"""A distributed crawl round's progress (store.crawlstate, table round_pages), on both
+"""A distributed crawl round's progress (crawler.storage, table round_pages), on both
 backends: what `radar seed --wait` reads to know a round is crawled."""
 
 from __future__ import annotations
 
-from store import Case, SqlStore, Target
+from crawler.storage import CrawlStore
+from store import Case, Target
 
 T0 = "2026-12-03T10:00:00Z"
 
 
 def test_a_round_is_finished_when_no_queued_page_is_left(service_db: str) -> None:
-    store = SqlStore(service_db)
+    store = CrawlStore(service_db)
     store.create_case(Case("c1"))
     target = store.add_target(Target("c1", "https://a.example/", ("a.example",)))
     rid = f"{target.id}@{T0}"
@@ -42,7 +43,7 @@ def test_a_round_is_finished_when_no_queued_page_is_left(service_db: str) -> Non
 
 def test_a_page_finished_before_its_row_is_recorded_as_finished(service_db: str) -> None:
     """A crawler of an older release may finish a page the seeder never recorded."""
-    store = SqlStore(service_db)
+    store = CrawlStore(service_db)
     store.finish_round_page("1@x", "https://a.example/", 1, True, 1, T0)
     assert store.round_progress(["1@x"])["1@x"].finished
     store.close()

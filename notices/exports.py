@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
-from store.notices import Notice
+from notices.storage import Notice
 from wire.records import Hit
 
 HIT_COLUMNS = (

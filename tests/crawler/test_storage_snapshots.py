@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from store import SqlStore
+from crawler.storage import CrawlStore
 from store.evidence import INLINE_REMOVED, MAX_SNAPSHOT_CHARS, Evidence, snapshot_html
 
 
@@ -64,7 +64,7 @@ def test_stripped_before_cut(inline_jpeg: str) -> None:
 
 
 def test_stored_snapshot_has_no_inline_image_bytes(inline_jpeg: str, tmp_path: Path) -> None:
-    store = SqlStore(tmp_path / "radar.db")
+    store = CrawlStore(tmp_path / "radar.db")
     evidence = Evidence(
         "c1", 1, "http://site.test/p.jpg", "http://site.test/p.jpg", "http://site.test/p.jpg",
         "http://site.test/", "2026-12-02T10:00:00Z", 200, "ab" * 32, page_sha256="cd" * 32,
