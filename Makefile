@@ -71,7 +71,7 @@ ffmpeg:
 	  { echo "install FFmpeg: sudo apt-get install -y $(FFMPEG_DEBS)" >&2; exit 1; }; }
 
 # Debian's PostgreSQL: the service store's second backend. The tests run every store
-# suite on it too (radar.servers starts a loopback cluster) and fail without it.
+# suite on it too (devservers.servers starts a loopback cluster) and fail without it.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

@@ -234,7 +234,7 @@ def _database(servers: Any) -> tuple[str, Any]:
     """A fresh, migrated PostgreSQL database and its dropper."""
     import psycopg
 
-    from radar import servers as local
+    from devservers import servers as local
     from store.db import upgrade
 
     name = f"radar_bench_{uuid.uuid4().hex[:10]}"
@@ -256,7 +256,7 @@ def distributed(fixture: Fixture, workers: int = 2) -> dict[str, Any]:
     they are not running: a failure to start raises)."""
     from bus.kafka import KafkaSettings, consumer, ensure_topics
     from crawler.storage import CrawlStore
-    from radar import servers as local
+    from devservers import servers as local
     from radar.references import hash_reference
     from store import Case, Target
     from wire import ALL_TOPICS, COMPACTED_TOPICS, HITS_TOPIC

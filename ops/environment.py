@@ -195,7 +195,7 @@ ENVIRONMENT: dict[str, Setting] = _table(
         "notices@reupload-radar.local",
         "the From: of notices",
     ),
-    # local servers (radar/servers.py), the demo, the tools, the image build
+    # local servers (devservers/servers.py), the demo, the tools, the image build
     Setting(
         "RADAR_SERVERS_HOME",
         ("cli",),

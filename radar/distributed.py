@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def cmd_up(args: argparse.Namespace) -> None:
     import shlex
 
-    from radar import servers
+    from devservers import servers
     from store.db import display, upgrade
 
     with_postgres = not (args.kafka_only or args.elasticsearch_only or args.no_postgres)
@@ -45,7 +45,7 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 def cmd_down(args: argparse.Namespace) -> None:
-    from radar import servers
+    from devservers import servers
 
     servers.down()
     print("local servers stopped")
@@ -54,7 +54,7 @@ def cmd_down(args: argparse.Namespace) -> None:
 def cmd_status(args: argparse.Namespace) -> None:
     import json
 
-    from radar import servers
+    from devservers import servers
 
     print(json.dumps(servers.status(), indent=2, sort_keys=True, default=str))
 

@@ -60,10 +60,10 @@ def tmp_store(tmp_path: Path) -> Iterator[CrawlStore]:
 
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
-    """The local PostgreSQL (``radar.servers``, started once and left running) with a
+    """The local PostgreSQL (``devservers.servers``, started once and left running) with a
     database migrated to this release's schema, to copy for each test. Fails, never
     skips, when PostgreSQL cannot start."""
-    from radar import servers
+    from devservers import servers
     from store.db import upgrade
 
     try:
@@ -90,7 +90,7 @@ def postgres_template() -> Iterator[str]:
 def _pg_admin() -> Iterator[Any]:
     import psycopg
 
-    from radar import servers
+    from devservers import servers
 
     with psycopg.connect(servers.postgres_url(database="postgres"), autocommit=True) as conn:
         yield conn
@@ -99,7 +99,7 @@ def _pg_admin() -> Iterator[Any]:
 @pytest.fixture
 def postgres_db(request: pytest.FixtureRequest) -> Iterator[str]:
     """The URL of a fresh, migrated PostgreSQL database, dropped after the test."""
-    from radar import servers
+    from devservers import servers
 
     template = request.getfixturevalue("postgres_template")
     servers.start_postgres()  # a no-op while it runs; an earlier test may have stopped it

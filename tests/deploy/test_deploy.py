@@ -21,7 +21,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from radar import servers as local_servers
+from devservers import servers as local_servers
 from radar.demo.places import channel, js_gallery
 from radar.demo.run import _other_places
 from radar.demo.site import DemoServer, DemoSite, Planted, find_photos

@@ -1,6 +1,6 @@
 """Integration fixtures: real local Kafka and Elasticsearch, shared by the whole session.
 
-`radar.servers.up()` fetches (on first use), starts and health-checks both servers once per
+`devservers.servers.up()` fetches (on first use), starts and health-checks both servers once per
 test session; they are stopped with `down()` when the session ends. A server that cannot
 start fails the tests that need it, with the server's log tail: never a skip.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from radar import servers as local_servers
+from devservers import servers as local_servers
 
 
 @pytest.fixture(scope="session")

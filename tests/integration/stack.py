@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bus.kafka import KafkaBus, KafkaSettings, ensure_topics
-from radar.servers import Servers
+from devservers.servers import Servers
 from store.elastic import ElasticHitStore, ElasticSettings
 from wire import ALL_TOPICS, COMPACTED_TOPICS, Hit
 

@@ -14,12 +14,12 @@ from kafka import KafkaAdminClient, KafkaProducer
 from PIL import Image
 
 from crawler.storage import CrawlStore
+from devservers import servers as local_servers
+from devservers.servers import Servers
 from hashing import hash_bytes, hash_file
 from matcher import Bank
-from radar import servers as local_servers
 from radar.demo.run import expectations
 from radar.demo.site import DemoServer, build_site, find_photos
-from radar.servers import Servers
 from tests.integration.stack import Stack, wait_until
 from wire import FRONTIER_TOPIC, HASHES_TOPIC, REJECTED_TOPIC, HashRecord, utc_now
 

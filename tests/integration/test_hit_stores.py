@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from radar.servers import Servers
+from devservers.servers import Servers
 from store import SqlStore, StoreError
 from store.elastic import MAPPINGS, ElasticHitStore, ElasticSettings
 from wire import Hit, MatchEvidence

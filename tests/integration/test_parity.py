@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from crawler.storage import CrawlStore
+from devservers.servers import Servers
 from radar.demo.places import channel, js_gallery
 from radar.demo.site import HTML, DemoServer, DemoSite, build_site, find_photos
-from radar.servers import Servers
 from tests.integration.stack import Stack
 
 PARTITIONS = 4

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from radar.servers import Servers
+from devservers.servers import Servers
 from review import queue
 from review.app import create_app
 from review.queue import Filters

@@ -1,4 +1,4 @@
-"""radar.servers against the real servers: Kafka round trip, compacted topic, Elasticsearch
+"""devservers.servers against the real servers: Kafka round trip, compacted topic, Elasticsearch
 index and search, Elasticsearch stopped and restarted while Kafka keeps running, and a
 second `up()` that reuses the running processes."""
 
@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
-from radar import servers as local_servers
+from devservers import servers as local_servers
 
 
 def _es_health(url: str) -> str | None:

@@ -106,7 +106,7 @@ def test_compose_file_is_valid_and_runs_every_role() -> None:
     assert "RADAR_REVIEW_SECRET: ${RADAR_REVIEW_SECRET:?" in text  # required, no default
     assert "command: [review, --elasticsearch," in text  # the hits the matchers write
     assert "RADAR_DB: postgresql://" in text and "command: [db, upgrade]" in text
-    installs = (REPO / "radar" / "server_installs.py").read_text()
+    installs = (REPO / "devservers" / "installs.py").read_text()
     kafka = re.search(r'KAFKA_VERSION = "([^"]+)"', installs)
     elastic = re.search(r'ES_VERSION = "([^"]+)"', installs)
     assert kafka and f"apache/kafka:{kafka[1]}" in text

@@ -25,6 +25,7 @@ PACKAGES = (
     "ops",
     "wire",
     "hashing",
+    "devservers",
     "deploy",
 )
 

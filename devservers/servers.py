@@ -23,7 +23,7 @@ controller 19093 (``RADAR_KAFKA_CONTROLLER_PORT``), Elasticsearch HTTP 19200
 they run as the system users ``radar-es`` and ``radar-pg``, created on first use. Config
 templates: ``deploy/local/``. Linux only (reads ``/proc``).
 
-Command line: ``python -m radar.servers up|down|status``.
+Command line: ``python -m devservers.servers up|down|status``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from radar.server_installs import (
+from devservers.installs import (
     ES_VERSION,
     PG_ROLE,
     ServersError,
@@ -435,8 +435,8 @@ def status(home: Path | None = None) -> dict[str, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m radar.servers up|down|status``: prints the addresses; 1 on ServersError."""
-    parser = argparse.ArgumentParser(prog="python -m radar.servers", description=__doc__)
+    """``python -m devservers.servers up|down|status``: prints the addresses; 1 on ServersError."""
+    parser = argparse.ArgumentParser(prog="python -m devservers.servers", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("--home", type=Path, help="the servers home (default: see above)")
@@ -465,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
             report = {"home": str(servers_home(args.home)), **status(args.home)}
             print(json.dumps(report, indent=2))
     except ServersError as exc:
-        print(f"radar.servers: {exc}", file=sys.stderr)
+        print(f"devservers.servers: {exc}", file=sys.stderr)
         return 1
     return 0
 

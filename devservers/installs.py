@@ -1,4 +1,4 @@
-"""The software behind ``radar.servers``: fetching Kafka and Elasticsearch, writing their
+"""The software behind ``devservers.servers``: fetching Kafka and Elasticsearch, writing their
 config (and PostgreSQL's) from ``deploy/local/`` templates, and the command line that
 starts each.
 
@@ -7,7 +7,7 @@ fetched by ``mvn dependency:copy-dependencies`` on a small generated pom. Elasti
 the ``integ-test-zip`` distribution from Maven Central, unpacked in the servers home. Both
 use the machine's Java 17+. PostgreSQL is the machine's (Debian's ``postgresql``
 package): a cluster made once with ``initdb`` (user ``radar``, a generated password,
-SCRAM on TCP), run with ``pg_ctl``. Only ``radar.servers`` should need this module.
+SCRAM on TCP), run with ``pg_ctl``. Only ``devservers.servers`` should need this module.
 """
 
 from __future__ import annotations
