@@ -21,8 +21,7 @@ from crawler.failures import reason_of
 from crawler.resolver import ForbiddenAddressError, refusal
 from crawler.sniff import sniff
 from crawler.spider import TargetSpider, seed_request
-
-GONE_STATUSES = frozenset((404, 410, 451))
+from store.evidence import GONE_STATUSES
 
 
 @dataclass

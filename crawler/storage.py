@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -358,29 +359,48 @@ class CrawlStore(SqlStore):
     # -- re-checks ---------------------------------------------------------------------------
     def save_recheck(self, result: RecheckResult) -> RecheckResult:
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO rechecks (url,case_id,status,checked_at,http_status,"
-                "content_sha256,detail,matched) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
-                (
-                    result.url,
-                    result.case_id,
-                    result.status,
-                    result.checked_at,
-                    result.http_status,
-                    result.content_sha256,
-                    result.detail,
-                    as_json(result.matched),
-                ),
-            )
-            (recheck_id,) = cursor.fetchone()
-        data = result.to_dict()
-        data["id"], data["matched"] = int(recheck_id), result.matched
-        return RecheckResult(**data)
+            return insert_recheck(db, result)
 
-    def rechecks(self, url: str | None = None, limit: int = 100) -> list[RecheckResult]:
-        where, args = ("WHERE url=?", (url,)) if url is not None else ("", ())
-        rows = self._db.execute(
-            f"SELECT * FROM rechecks {where} ORDER BY checked_at DESC, id DESC LIMIT ?",
-            (*args, limit),
-        )
-        return [recheck_from_row(r) for r in rows]
+    def rechecks(
+        self, url: str | None = None, limit: int = 100, until: str | None = None
+    ) -> list[RecheckResult]:
+        return select_rechecks(self._db, url, limit, until)
+
+
+def insert_recheck(db: Any, result: RecheckResult) -> RecheckResult:
+    """Save one re-check in the ``rechecks`` table (inside the caller's transaction) and
+    return it with its id: the one writer of the table, for the crawler's re-checks and
+    the notice desk's (:class:`notices.storage.SqlNoticeStore`)."""
+    cursor = db.execute(
+        "INSERT INTO rechecks (url,case_id,status,checked_at,http_status,"
+        "content_sha256,detail,matched) VALUES (?,?,?,?,?,?,?,?) RETURNING id",
+        (
+            result.url,
+            result.case_id,
+            result.status,
+            result.checked_at,
+            result.http_status,
+            result.content_sha256,
+            result.detail,
+            as_json(result.matched),
+        ),
+    )
+    (recheck_id,) = cursor.fetchone()
+    return replace(result, id=int(recheck_id))
+
+
+def select_rechecks(
+    db: Any, url: str | None = None, limit: int = 100, until: str | None = None
+) -> list[RecheckResult]:
+    """The latest ``limit`` re-checks (of ``url``; made at or before ``until``), newest
+    first."""
+    where, args = ["checked_at<=?"], [until or "9999"]
+    if url is not None:
+        where.append("url=?")
+        args.append(url)
+    rows = db.execute(
+        f"SELECT * FROM rechecks WHERE {' AND '.join(where)} "
+        "ORDER BY checked_at DESC, id DESC LIMIT ?",
+        (*args, limit),
+    )
+    return [recheck_from_row(r) for r in rows]

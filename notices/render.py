@@ -21,7 +21,8 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from notices.regimes import Regime, regime
-from notices.storage import Notice, Recheck
+from notices.storage import Notice
+from store.evidence import RecheckResult
 
 GONE = ("gone", "changed")  # re-check results after which the noticed bytes are not served
 LEVEL_NAMES = {"host": "hosting provider", "site": "site operator", "registrar": "registrar"}
@@ -74,19 +75,26 @@ def _span(times: list[str]) -> str:
     return f"on {_human(last)}" if first == last else f"between {_human(first)} and {_human(last)}"
 
 
-def still_online(notice: Notice, parent: Notice, sent_at: str, rechecks: Sequence[Recheck]) -> str:
+def still_online(
+    notice: Notice, parent: Notice, sent_at: str, rechecks: Sequence[RecheckResult]
+) -> str:
     """What we know of the content since ``parent`` was sent, in one sentence: only a
     re-check after that (and no later than ``sent_at``, the date of this notice) that
-    found the same bytes lets the notice say it is still online, and it says when."""
+    found it still there (the same bytes, or through the crawler a reference
+    matched again) lets the notice say it is still online, and it says when."""
     since = parent.sent_at or ""
-    latest: dict[str, Recheck] = {}
+    latest: dict[str, RecheckResult] = {}
     for r in rechecks:
-        if since <= r.at <= sent_at and (r.url not in latest or r.at >= latest[r.url].at):
+        if since <= r.checked_at <= sent_at and (
+            r.url not in latest or r.checked_at >= latest[r.url].checked_at
+        ):
             latest[r.url] = r
     urls = [u.url for u in notice.urls]
-    online = [latest[u].at for u in urls if u in latest and latest[u].result == "present"]
-    failed = [latest[u].at for u in urls if u in latest and latest[u].result == "error"]
-    removed = [latest[u].at for u in urls if u in latest and latest[u].result in GONE]
+    online = [
+        latest[u].checked_at for u in urls if u in latest and latest[u].status == "still_there"
+    ]
+    failed = [latest[u].checked_at for u in urls if u in latest and latest[u].status == "error"]
+    removed = [latest[u].checked_at for u in urls if u in latest and latest[u].status in GONE]
     unchecked = sum(1 for u in urls if u not in latest)
     if len(online) == len(urls):
         return f"Our re-check {_span(online)} found the content listed below still online."
@@ -113,7 +121,7 @@ def document(
     notice: Notice,
     sent_at: str,
     parent: Notice | None = None,
-    rechecks: Sequence[Recheck] = (),
+    rechecks: Sequence[RecheckResult] = (),
 ) -> list[Block]:
     """The notice's content, dated ``sent_at`` (the moment of sending, or of preview).
     A follow-up names the notice it follows (``parent``); what it says about the content
@@ -399,7 +407,7 @@ def as_eml(
     sender: str,
     pdf: bytes | None,
     parent: Notice | None = None,
-    rechecks: Sequence[Recheck] = (),
+    rechecks: Sequence[RecheckResult] = (),
 ) -> EmailMessage:
     """The notice as an e-mail: plain-text body, the PDF attached, reply-to the notifier;
     a follow-up is threaded under the notice it follows (``In-Reply-To``)."""

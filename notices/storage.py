@@ -4,7 +4,9 @@
 service database (SQLite or PostgreSQL, :mod:`store.db`), with the notice tables defined
 here on :data:`store.schema.metadata`. A notice names hits by id (the hits stay in the
 hit store) and keeps a copy of each URL with its tracking state, so re-checks and the
-per-host dashboard need no hit store. Times are ISO 8601 UTC strings.
+per-host dashboard need no hit store; their re-checks are saved in the crawler's one
+``rechecks`` table (:func:`crawler.storage.insert_recheck`), beside those of
+``radar recheck``. Times are ISO 8601 UTC strings.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from crawler.storage import insert_recheck, select_rechecks
 from notices.mailbox import check_mailbox, mailbox_problem
 from store.base import StoreError
 from store.db import Database
+from store.evidence import RecheckResult
 from store.schema import id_column as _id
 from store.schema import int_column as _i
 from store.schema import metadata
@@ -35,7 +39,7 @@ from store.schema import text_column as _t
 
 log = logging.getLogger(__name__)
 
-# -- notices: host contacts, notices, their URLs, history and re-checks -----------------------
+# -- notices: host contacts, notices, their URLs and history -----------------------
 notice_contacts = Table(
     "notice_contacts",
     metadata,
@@ -95,18 +99,6 @@ notice_events = Table(
     _t("username"),
     _t("event"),
     _t("detail"),
-)
-notice_rechecks = Table(
-    "notice_rechecks",
-    metadata,
-    _id(),
-    _t("url"),
-    _t("at"),
-    _t("result"),
-    _i("http_status"),
-    _t("sha256"),
-    _t("detail"),
-    Index("notice_rechecks_url", "url", "at"),
 )
 
 
@@ -183,16 +175,6 @@ class NoticeEvent:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Recheck:
-    url: str
-    at: str
-    result: str  # "present", "gone", "changed", "error"
-    http_status: int = 0
-    sha256: str = ""
-    detail: str = ""
-
-
 class NoticeStore(Protocol):
     def save_contact(self, contact: Contact) -> Contact:
         """Insert, or update the contact with the same host, level and e-mail."""
@@ -214,15 +196,18 @@ class NoticeStore(Protocol):
     def set_url_state(self, notice_id: int, hit_id: str, **changes: Any) -> None: ...
     def add_event(self, event: NoticeEvent) -> None: ...
     def events(self, notice_id: int) -> list[NoticeEvent]: ...
-    def add_recheck(self, recheck: Recheck) -> None: ...
-    def rechecks(self, url: str, limit: int = 20, until: str | None = None) -> list[Recheck]:
+    def add_recheck(self, result: RecheckResult) -> RecheckResult:
+        """Save a re-check in the one ``rechecks`` table; return it with its id."""
+        ...
+
+    def rechecks(self, url: str, limit: int = 20, until: str | None = None) -> list[RecheckResult]:
         """The latest ``limit`` re-checks of ``url`` (made at or before ``until``), newest
-        first."""
+        first, whoever made them (the notice round or ``radar recheck``)."""
         ...
 
 
 class SqlNoticeStore(Database):
-    """Implements :class:`NoticeStore` on SQLite. One instance per thread."""
+    """Implements :class:`NoticeStore` on the service database. One instance per thread."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
@@ -440,30 +425,12 @@ class SqlNoticeStore(Database):
             for r in rows
         ]
 
-    def add_recheck(self, recheck: Recheck) -> None:
+    def add_recheck(self, result: RecheckResult) -> RecheckResult:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO notice_rechecks (url,at,result,http_status,sha256,detail) "
-                "VALUES (?,?,?,?,?,?)",
-                (
-                    recheck.url,
-                    recheck.at,
-                    recheck.result,
-                    recheck.http_status,
-                    recheck.sha256,
-                    recheck.detail,
-                ),
-            )
+            return insert_recheck(db, result)
 
-    def rechecks(self, url: str, limit: int = 20, until: str | None = None) -> list[Recheck]:
-        rows = self._db.execute(
-            "SELECT * FROM notice_rechecks WHERE url=? AND at<=? ORDER BY id DESC LIMIT ?",
-            (url, until or "9999", limit),
-        )
-        return [
-            Recheck(r["url"], r["at"], r["result"], r["http_status"], r["sha256"], r["detail"])
-            for r in rows
-        ]
+    def rechecks(self, url: str, limit: int = 20, until: str | None = None) -> list[RecheckResult]:
+        return select_rechecks(self._db, url, limit, until)
 
 
 __all__ = [
@@ -476,6 +443,5 @@ __all__ = [
     "NoticeEvent",
     "NoticeStore",
     "NoticeUrl",
-    "Recheck",
     "SqlNoticeStore",
 ]

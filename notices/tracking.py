@@ -35,8 +35,8 @@ from notices.storage import (
     NoticeEvent,
     NoticeStore,
     NoticeUrl,
-    Recheck,
 )
+from store.evidence import RecheckResult
 from wire import Hit, utc_now
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class NoticeDesk:
     def parent(self, notice: Notice) -> Notice | None:
         return self.store.get_notice(notice.parent_id) if notice.parent_id else None
 
-    def rechecks(self, notice: Notice, until: str) -> list[Recheck]:
+    def rechecks(self, notice: Notice, until: str) -> list[RecheckResult]:
         """The last re-check of each URL of the notice made at or before ``until`` (the
         notice's date): what a follow-up may say of the content, also when re-read later."""
         return [r for u in notice.urls for r in self.store.rechecks(u.url, limit=1, until=until)]
@@ -258,18 +258,17 @@ class NoticeDesk:
         notices = [
             n for n in self.store.notices(statuses=TRACKED) if not notice_ids or n.id in notice_ids
         ]
-        results: dict[str, Recheck] = {}
+        results: dict[str, RecheckResult] = {}
         now = self.clock()
         for notice in notices:
             for u in notice.urls:
                 if u.url not in results:
-                    got = rechecker.check(u.url, u.content_sha256)
-                    results[u.url] = Recheck(
-                        u.url, now, got.result, got.http_status, got.sha256, got.detail
-                    )
-                    self.store.add_recheck(results[u.url])
+                    got = rechecker.check(u.url, u.content_sha256, u.case_id)
+                    if not got.id:  # saved already by a rechecker that saves (the crawler's)
+                        got = self.store.add_recheck(replace(got, url=u.url, checked_at=now))
+                    results[u.url] = got
                     summary.checked += 1
-                    if got.result == "error":
+                    if got.status == "error":
                         summary.errors += 1
                         summary.failures.append((u.url, got.detail))
                 change = self._apply(notice, u, results[u.url], now)
@@ -278,18 +277,18 @@ class NoticeDesk:
             self._settle(self.store.get_notice(notice.id), username, now)
         return summary
 
-    def _apply(self, notice: Notice, u: NoticeUrl, check: Recheck, now: str) -> str:
-        if check.result == "error":
+    def _apply(self, notice: Notice, u: NoticeUrl, check: RecheckResult, now: str) -> str:
+        if check.status == "error":
             self.store.set_url_state(notice.id, u.hit_id, last_checked=now)
             return ""
-        if check.result in ("gone", "changed"):
+        if check.status in ("gone", "changed"):
             if u.state in ("removed", "changed"):
                 self.store.set_url_state(notice.id, u.hit_id, last_checked=now)
                 return ""
             self.store.set_url_state(
                 notice.id,
                 u.hit_id,
-                state="removed" if check.result == "gone" else "changed",
+                state="removed" if check.status == "gone" else "changed",
                 last_checked=now,
                 removed_at=u.removed_at or now,
             )

@@ -38,6 +38,30 @@ class RecheckFailed(RuntimeError):
     """The re-check itself could not run (not: the URL is gone)."""
 
 
+class CrawlRechecker:
+    """The :class:`notices.recheck.Rechecker` through the crawler, for the notice round
+    (``radar notices recheck --through-crawler``): each URL is re-checked by
+    :func:`recheck` against the case of its hit, so a re-encoded or resized copy at the
+    same URL is still there where a byte comparison says changed. The child saves the
+    result (it comes back with its id); a re-check that cannot run is an ``error``."""
+
+    def __init__(
+        self, db: str | Path, allowed_networks: Sequence[str] = (), timeout: float = 300.0
+    ) -> None:
+        self.db, self.allowed_networks, self.timeout = db, tuple(allowed_networks), timeout
+
+    def check(self, url: str, expected_sha256: str, case_id: str = "") -> RecheckResult:
+        try:
+            (result,) = recheck(
+                self.db, [url], case_id or None, self.allowed_networks, self.timeout
+            )
+        except RecheckFailed as exc:
+            return RecheckResult(
+                url, "error", utc_now(), case_id, detail=f"could not re-check: {exc}"
+            )
+        return result
+
+
 def _target_for(store: CrawlStore, url: str, case_id: str | None) -> Target:
     """A depth-0 target for the URL, bound to the case of its hits (or ``case_id``)."""
     parts = urlsplit(url)

@@ -135,7 +135,11 @@ def cmd_notices_recheck(args: argparse.Namespace) -> None:
     from review.queue import settings as review_settings
 
     _, services = _services(args, secret_key=secrets.token_urlsafe(48))
-    if args.allow_network:
+    if args.through_crawler:
+        from radar.recheck import CrawlRechecker
+
+        services.rechecker = CrawlRechecker(args.db, args.allow_network or ())
+    elif args.allow_network:
         from notices.fetch import Fetcher
         from notices.recheck import HttpRechecker
 
@@ -204,4 +208,10 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--all", action="store_true", help="re-check every tracked URL now")
     c.add_argument("--elasticsearch", action="store_true")
     c.add_argument("--allow-network", action="append", metavar="CIDR")
+    c.add_argument(
+        "--through-crawler",
+        action="store_true",
+        help="fetch, hash and match each URL against its case as `radar recheck` does (a "
+        "re-encoded copy is still there) instead of comparing its bytes",
+    )
     c.set_defaults(func=cmd_notices_recheck)

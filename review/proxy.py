@@ -27,7 +27,7 @@ from PIL import Image, ImageFilter, ImageOps
 from crawler.failures import FetchError
 from hashing.decode import DecodeLimits, ImageError, decode
 from notices.fetch import Fetcher
-from notices.recheck import GONE_STATUSES
+from store.evidence import GONE_STATUSES
 
 DISPLAY_SIZE = 720
 BLUR_RADIUS = {"strong": 28, "medium": 16, "light": 8}

@@ -24,7 +24,10 @@ from store.models import Target
 MAX_HEADERS = 100
 MAX_HEADER_VALUE = 2000
 MAX_SNAPSHOT_CHARS = 4 * 1024 * 1024  # longer page HTML is stored cut, and marked so
+# The one re-check vocabulary (the crawler's re-check, the notices' HTTP re-check, the
+# rechecks table, the review app): see RecheckResult.
 RECHECK_STATUSES = ("still_there", "gone", "changed", "error")
+GONE_STATUSES = frozenset((404, 410, 451))  # HTTP answers that mean "removed"
 INLINE_REMOVED = "data:,removed"
 
 # A data: URI anywhere in the text: media type and parameters up to the comma, then the
@@ -144,8 +147,14 @@ class ImageState:
 
 @dataclass(frozen=True, slots=True)
 class RecheckResult:
-    """The outcome of re-checking one URL: ``status`` is one of :data:`RECHECK_STATUSES`
-    (``error`` means unknown: the site failed, try again later, never "gone")."""
+    """The outcome of re-checking one URL, whoever checked it (:mod:`crawler.recheck`
+    through the crawler, :class:`notices.recheck.HttpRechecker` by its bytes); saved in
+    the one ``rechecks`` table (:mod:`crawler.storage`). ``status`` is one of
+    :data:`RECHECK_STATUSES`: ``still_there`` (a reference matched again, or the same
+    bytes are served), ``gone`` (HTTP 404/410/451, a page instead of the image, or the
+    host no longer exists), ``changed`` (the URL answers with something else) or
+    ``error`` (unknown: the site failed, try again later, never "gone"). ``id`` is 0
+    until it is saved."""
 
     url: str
     status: str
@@ -199,7 +208,9 @@ class CrawlStateStore(Protocol):
 
     def release_target(self, target_id: int, owner: str) -> None: ...
     def save_recheck(self, result: RecheckResult) -> RecheckResult: ...
-    def rechecks(self, url: str | None = None, limit: int = 100) -> list[RecheckResult]: ...
+    def rechecks(
+        self, url: str | None = None, limit: int = 100, until: str | None = None
+    ) -> list[RecheckResult]: ...
 
 
 def recheck_from_row(row: Any) -> RecheckResult:

@@ -95,10 +95,10 @@ def test_the_http_rechecker_answers_error_for_every_hostile_mode(host: HostileHo
     checker = HttpRechecker(fetcher())
     for mode, reason in EXPECTED.items():
         result, seconds = elapsed(lambda m=mode: checker.check(host.url(m), "00" * 32))  # type: ignore[misc]
-        assert result.result == "error" and result.detail.startswith(f"{reason}: "), mode
+        assert result.status == "error" and result.detail.startswith(f"{reason}: "), mode
         assert seconds < TIMEOUT + 2
     bomb = checker.check(host.url("/png-bomb"), "00" * 32)
-    assert bomb.result == "changed"  # bytes are compared, never decoded: nothing to blow up
+    assert bomb.status == "changed"  # bytes are compared, never decoded: nothing to blow up
 
 
 def test_a_recheck_round_goes_on_past_hostile_hosts(host: HostileHost) -> None:
@@ -120,7 +120,7 @@ def test_a_recheck_round_goes_on_past_hostile_hosts(host: HostileHost) -> None:
 
     assert summary.checked == len(modes) and summary.errors == len(modes) - 1
     latest = {url: desk.store.rechecks(url, 1)[0] for url in (host.url(m) for m in modes)}
-    assert latest[host.url("/ok.png")].result == "present"
+    assert latest[host.url("/ok.png")].status == "still_there"
     assert latest[host.url("/garbage")].detail.startswith("not_http: ")
     assert latest[host.url("/redirect-loop")].detail.startswith("redirects: ")
 

@@ -12,13 +12,14 @@ import pytest
 
 from notices.contacts import from_directory, parse_security_txt
 from notices.fetch import Fetcher, FetchRefused
-from notices.recheck import HttpRechecker, RecheckResult
+from notices.recheck import HttpRechecker
 from notices.render import deadline
 from notices.send import SendError
 from notices.stats import host_stats, percentile
 from notices.storage import Contact, SqlNoticeStore
 from notices.tracking import NoticeDesk, NoticeError, Policy
 from radar.demo.site import DemoServer, DemoSite
+from store.evidence import RecheckResult
 from tests.notices.samples import NOTIFIER, notice
 from wire import Hit
 
@@ -55,8 +56,8 @@ class Checker:
     def __init__(self) -> None:
         self.results: dict[str, str] = {}
 
-    def check(self, url: str, expected_sha256: str) -> RecheckResult:
-        return RecheckResult(self.results.get(url, "present"), 200)
+    def check(self, url: str, expected_sha256: str, case_id: str = "") -> RecheckResult:
+        return RecheckResult(url, self.results.get(url, "still_there"), "", http_status=200)
 
 
 def hits(n: int = 2) -> list[Hit]:
@@ -150,7 +151,7 @@ def test_recheck_removed_then_reappeared(desk: tuple[NoticeDesk, Clock]) -> None
     d.recheck(checker)
     n = d.store.get_notice(nid)
     assert n.status == "removed" and n.closed_at == clock.now
-    checker.results[urls[0]] = "present"
+    checker.results[urls[0]] = "still_there"
     clock.hours(3)
     assert d.recheck(checker).reappeared == 1
     assert d.store.get_notice(nid).status == "reappeared"
@@ -231,7 +232,7 @@ def test_host_stats(service_db: str) -> None:
     checker.results = {urls[0]: "gone"}
     d.recheck(checker)
     clock.hours(10)
-    checker.results = {urls[0]: "present", urls[1]: "gone"}
+    checker.results = {urls[0]: "still_there", urls[1]: "gone"}
     d.recheck(checker)
     stats = host_stats(store.notices())["img.tube.example"]
     assert (stats.notices_sent, stats.urls, stats.removed, stats.reappeared) == (1, 2, 2, 1)
@@ -277,13 +278,13 @@ def test_http_rechecker_and_the_address_guard(kodak: list[Path]) -> None:
     with DemoServer(site) as server:
         guarded = HttpRechecker(Fetcher())
         refused = guarded.check(server.base_url + "/a.png", "")
-        assert refused.result == "error" and "loopback" in refused.detail
+        assert refused.status == "error" and "loopback" in refused.detail
         checker = HttpRechecker(Fetcher.with_networks(["127.0.0.1/32"]))
         digest = hashlib.sha256(body).hexdigest()
-        assert checker.check(server.base_url + "/a.png", digest).result == "present"
-        assert checker.check(server.base_url + "/a.png", "00" * 32).result == "changed"
-        assert checker.check(server.base_url + "/missing.png", digest).result == "gone"
-        assert checker.check(server.base_url + "/p", digest).result == "gone"  # soft 404
+        assert checker.check(server.base_url + "/a.png", digest).status == "still_there"
+        assert checker.check(server.base_url + "/a.png", "00" * 32).status == "changed"
+        assert checker.check(server.base_url + "/missing.png", digest).status == "gone"
+        assert checker.check(server.base_url + "/p", digest).status == "gone"  # soft 404
     with pytest.raises(FetchRefused, match="metadata"):
         Fetcher().get("http://169.254.169.254/latest/meta-data/")
     with pytest.raises(FetchRefused, match="http"):

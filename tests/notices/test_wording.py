@@ -12,8 +12,9 @@ import pytest
 
 from notices.confirmation import Confirmation, phrase
 from notices.render import as_text, document, subject
-from notices.storage import Contact, Recheck, SqlNoticeStore
+from notices.storage import Contact, SqlNoticeStore
 from notices.tracking import NoticeDesk
+from store.evidence import RecheckResult
 from tests.notices.samples import NOTIFIER, notice
 from tests.notices.test_golden import pdf_text
 from tests.notices.test_tracking import Checker, Clock, Mailer, hits
@@ -125,7 +126,7 @@ def test_a_recheck_after_the_notice_lets_a_reminder_say_when_it_was_online(
     mailer = Mailer()
     first = _sent(d, mailer)
     clock.hours(-1)  # a re-check from before the first notice proves nothing
-    d.store.add_recheck(Recheck(hits()[0].image_url, clock.now, "present"))
+    d.store.add_recheck(RecheckResult(hits()[0].image_url, "still_there", clock.now))
     clock.hours(7)
     d.recheck(Checker())  # 15:30: both URLs still served
     clock.hours(1)

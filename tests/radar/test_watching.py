@@ -291,3 +291,60 @@ def test_evidence_shows_hostile_header_values_escaped(tmp_path: Path) -> None:
     assert r"redirected https://host.example/\x1b[1Ahop" in out
     assert r"final URL  https://img.host.example/p.jpg\x1b]8;;https://evil.example\x07" in out
     assert r"title '\x1b[5mtitle'" in out
+
+
+def test_the_notice_round_rechecks_through_the_crawler(watched, kodak: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    """``radar notices recheck --through-crawler``: the notice desk's rechecker is the
+    crawler's (radar.recheck.CrawlRechecker), so a re-encoded copy at a noticed URL is
+    still there where a byte comparison says changed, and a removed one is gone; every
+    result is in the one rechecks table, in its one vocabulary."""
+    from notices.storage import Notice, NoticeUrl, SqlNoticeStore
+    from wire import utc_now
+
+    db, site, routes = watched
+    store = CrawlStore(db)
+    tid = store.add_target(Target("c1", site.url + "/", ("127.0.0.1",), max_depth=0)).id
+    ran = radar(db, "crawl", "c1", "--target", str(tid), "-q", *ALLOW)
+    assert ran.returncode == 0, ran.stderr
+    (hit,) = store.hits("c1")
+    url = NoticeUrl(
+        hit.id,
+        hit.image_url,
+        hit.page_url,
+        "c1",
+        hit.reference_label,
+        hit.distance,
+        hit.content_sha256,
+    )
+    desk = SqlNoticeStore(db)
+    notice = desk.create_notice(
+        Notice(
+            "127.0.0.1",
+            "dsa",
+            "host",
+            "abuse@hosting.example",
+            {},
+            "lea",
+            utc_now(),
+            (url,),
+            status="sent",
+            sent_at=utc_now(),
+        )
+    )
+    routes["/p.jpg"] = Reply(body=jpeg(kodak[6], quality=40), content_type="image/jpeg")
+    by_bytes = radar(db, "notices", "recheck", "--all", *ALLOW)
+    assert by_bytes.returncode == 0, by_bytes.stderr
+    assert "re-checked 1 URLs: 1 newly gone" in by_bytes.stdout  # other bytes: "changed"
+    crawled = radar(db, "notices", "recheck", "--all", "--through-crawler", *ALLOW)
+    assert crawled.returncode == 0, crawled.stderr
+    assert "re-checked 1 URLs: 0 newly gone, 1 back online" in crawled.stdout  # it matched
+    routes["/p.jpg"] = Reply(404, b"no", content_type="text/plain")
+    removed = radar(db, "notices", "recheck", "--all", "--through-crawler", *ALLOW)
+    assert "re-checked 1 URLs: 1 newly gone" in removed.stdout, removed.stdout + removed.stderr
+
+    newest_first = desk.rechecks(hit.image_url)
+    assert [r.status for r in newest_first] == ["gone", "still_there", "changed"]
+    assert newest_first[1].matched == (kodak[6].stem,) and newest_first[1].case_id == "c1"
+    assert store.rechecks(hit.image_url) == newest_first, "one table, whoever reads it"
+    (tracked,) = desk.get_notice(notice.id).urls
+    assert tracked.state == "removed"

@@ -118,9 +118,9 @@ def test_dashboard_recheck_records_the_error_and_goes_on(env: Env, host: Hostile
     response = lea.post("/dashboard/recheck")
     assert response.status_code == 303
     results = {h.image_url: env.services.notices.rechecks(h.image_url, 1)[0] for h in found}
-    assert results[host.url("/garbage")].result == "error"
+    assert results[host.url("/garbage")].status == "error"
     assert results[host.url("/garbage")].detail.startswith("not_http: ")
-    assert results[host.url("/ok.png")].result == "changed"  # reached: the round went on
+    assert results[host.url("/ok.png")].status == "changed"  # reached: the round went on
     lea.http.close()
 
 

@@ -79,7 +79,7 @@ def test_a_store_from_before_alembic_is_migrated_on_open(tmp_path: Path) -> None
         ]
 
 
-def test_older_stores_get_pass_gates_by_kind(tmp_path: Path) -> None:
+def test_older_stores_get_pass_gates_by_kind_and_one_recheck_table(tmp_path: Path) -> None:
     # A file from before Alembic, and one at revision 0002: websites pass gates, the
     # other kinds do not (store.models.default_pass_gates), whichever path migrates.
     feed = (
@@ -96,6 +96,17 @@ def test_older_stores_get_pass_gates_by_kind(tmp_path: Path) -> None:
         db.execute("ALTER TABLE targets DROP COLUMN pass_gates")
         db.execute("DROP TABLE round_pages")  # revision 0004's
         db.execute("DROP TABLE review_notes")  # revision 0005's
+        db.execute(  # revision 0006 moved its rows into rechecks and dropped it
+            "CREATE TABLE notice_rechecks (id INTEGER PRIMARY KEY, url TEXT NOT NULL, at TEXT"
+            " NOT NULL, result TEXT NOT NULL, http_status BIGINT NOT NULL, sha256 TEXT NOT NULL,"
+            " detail TEXT NOT NULL)"
+        )
+        db.execute("CREATE INDEX notice_rechecks_url ON notice_rechecks (url, at)")
+        db.execute(
+            "INSERT INTO notice_rechecks (url, at, result, http_status, sha256, detail) VALUES"
+            " ('https://a.example/p.jpg', '2025-02-01T00:00:00Z', 'present', 200, 'ab', ''),"
+            " ('https://a.example/p.jpg', '2025-02-02T00:00:00Z', 'gone', 410, '', 'HTTP 410')"
+        )
         db.execute("UPDATE alembic_version SET version_num = '0002'")
         db.execute(
             "INSERT INTO cases VALUES ('old', 'Old case', 31, 6, 50, 1, 0, '2025-01-01T00:00:00Z')"
@@ -114,6 +125,11 @@ def test_older_stores_get_pass_gates_by_kind(tmp_path: Path) -> None:
         ], path.name
         store.close()
     assert schema_drift(str(at_0002)) == []  # revision 0003 builds store.schema's column
+    moved = CrawlStore(at_0002).rechecks("https://a.example/p.jpg")
+    assert [(r.status, r.http_status, r.checked_at) for r in moved] == [
+        ("gone", 410, "2025-02-02T00:00:00Z"),
+        ("still_there", 200, "2025-02-01T00:00:00Z"),
+    ], "the notice round's re-checks are in the one table, in its vocabulary"
 
 
 def test_postgres_behind_is_refused_until_radar_db_upgrade(postgres_db: str) -> None:
