@@ -3,12 +3,10 @@ revision 0005 adds the notes table to a store made before it."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from review.storage import Note, SqlReviewStore
-from store import SqlStore
-from tests.store.test_service_db import schema_drift
+from tests.store.test_service_db import schema_drift, store_at
 
 
 def test_notes_are_kept_per_hit_oldest_first_with_author_and_time(service_db: str) -> None:
@@ -44,10 +42,7 @@ def test_skips_say_until_when_for_the_hits_asked(service_db: str) -> None:
 
 def test_a_store_at_revision_0004_gets_the_notes_table(tmp_path: Path) -> None:
     path = tmp_path / "at0004.db"
-    SqlStore(path).close()
-    with sqlite3.connect(path) as db:
-        db.execute("DROP TABLE review_notes")
-        db.execute("UPDATE alembic_version SET version_num = '0004'")
+    store_at(path, "0004")
     review = SqlReviewStore(path)  # opening migrates it
     review.add_note(Note("h1", "ana", "kept", "2026-03-01T10:00:00Z"))
     assert [n.text for n in review.notes("h1")] == ["kept"]

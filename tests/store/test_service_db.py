@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 from crawler.storage import CrawlStore
 from radar.schema import metadata
 from store import Case, SqlStore, StoreError, Target
-from store.db import head_revision, sqlalchemy_url
+from store.db import MIGRATIONS, head_revision, sqlalchemy_url
 from tests.store.test_sql import hit
 
 # The targets table and a case as stores before the Alembic schema wrote them.
@@ -40,6 +40,23 @@ CREATE TABLE targets (
 INSERT INTO targets VALUES (1, 'old', 'website', 'https://a.example/', '["a.example"]', 2, 50,
     86400, 1, '2025-01-01T00:00:00Z', NULL);
 """
+
+
+def store_at(path: Path, revision: str) -> None:
+    """A new SQLite store built by the Alembic revisions up to ``revision``: the file an
+    older release left."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(sqlalchemy_url(path), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
 
 
 def schema_drift(target: str) -> list[object]:
@@ -91,23 +108,13 @@ def test_older_stores_get_pass_gates_by_kind_and_one_recheck_table(tmp_path: Pat
     with sqlite3.connect(legacy) as old:
         old.executescript(LEGACY + feed + ";")
     at_0002 = tmp_path / "at0002.db"
-    SqlStore(at_0002).close()
+    store_at(at_0002, "0002")  # as a release of revision 0002 left it
     with sqlite3.connect(at_0002) as db:
-        db.execute("ALTER TABLE targets DROP COLUMN pass_gates")
-        db.execute("DROP TABLE round_pages")  # revision 0004's
-        db.execute("DROP TABLE review_notes")  # revision 0005's
-        db.execute(  # revision 0006 moved its rows into rechecks and dropped it
-            "CREATE TABLE notice_rechecks (id INTEGER PRIMARY KEY, url TEXT NOT NULL, at TEXT"
-            " NOT NULL, result TEXT NOT NULL, http_status BIGINT NOT NULL, sha256 TEXT NOT NULL,"
-            " detail TEXT NOT NULL)"
-        )
-        db.execute("CREATE INDEX notice_rechecks_url ON notice_rechecks (url, at)")
-        db.execute(
+        db.execute(  # revision 0006 moves these into rechecks
             "INSERT INTO notice_rechecks (url, at, result, http_status, sha256, detail) VALUES"
             " ('https://a.example/p.jpg', '2025-02-01T00:00:00Z', 'present', 200, 'ab', ''),"
             " ('https://a.example/p.jpg', '2025-02-02T00:00:00Z', 'gone', 410, '', 'HTTP 410')"
         )
-        db.execute("UPDATE alembic_version SET version_num = '0002'")
         db.execute(
             "INSERT INTO cases VALUES ('old', 'Old case', 31, 6, 50, 1, 0, '2025-01-01T00:00:00Z')"
         )
