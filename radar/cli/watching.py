@@ -1,5 +1,5 @@
-"""Commands for watching places over time: targets of every kind, the schedule, the
-long-running scheduler, re-checks and evidence. Registered by :mod:`radar.cli`."""
+"""Watching places over time: ``radar target ...`` (the one ``target add``), the schedule,
+the long-running scheduler, re-checks and evidence."""
 
 from __future__ import annotations
 
@@ -12,30 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.storage import CrawlStore
+from radar.cli.common import add_allow_network, add_gate_option, open_store, parse_duration
 from radar.report import printable
 from store import StoreError, Target
 from store.models import RENDER_MODES, TARGET_KINDS
-
-
-def _duration(text: str) -> int:
-    from radar.cli import parse_duration
-
-    return parse_duration(text)
-
-
-def add_gate_option(parser: argparse.ArgumentParser) -> None:
-    """``--pass-gates`` / ``--no-pass-gates`` (default: the kind's, on for websites)."""
-    parser.add_argument(
-        "--pass-gates",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="pass age gates and cookie walls (recorded on the target; default: on for "
-        "websites, off for other kinds)",
-    )
-
-
-def _store(args: argparse.Namespace) -> CrawlStore:
-    return CrawlStore(args.db)
 
 
 def _describe(t: Target) -> str:
@@ -55,7 +35,7 @@ def cmd_target_add(args: argparse.Namespace) -> None:
 
     from crawler.channel import preview_url
 
-    store = _store(args)
+    store = open_store(args)
     url = preview_url(args.url) if args.kind == "telegram" else args.url
     host = (urlsplit(url).hostname or "").lower()
     domains = tuple(d.lower() for d in (args.allow_domain or [host.removeprefix("www.")]))
@@ -73,11 +53,46 @@ def cmd_target_add(args: argparse.Namespace) -> None:
             pass_gates=args.pass_gates,
         )
     )
-    print(f"added target {_describe(target)}")
+    gates = "passes age gates" if target.pass_gates else "stops at age gates"
+    print(
+        f"added target #{target.id} to case {target.case_id}: {target.url} ({target.kind}, "
+        f"{target.render}; domains {', '.join(domains)}; {gates}; every "
+        f"{target.interval_seconds}s)"
+    )
+
+
+def add_target_parser(actions: Any, name: str, help: str) -> None:
+    """The one ``target add`` (``radar target add``, and ``radar case add-target`` for
+    scripts written before it): the same arguments, the same command."""
+    c = actions.add_parser(name, help=help)
+    c.add_argument("case")
+    c.add_argument("url", help="seed URL; for telegram https://t.me/s/NAME or https://t.me/NAME")
+    c.add_argument("--kind", choices=TARGET_KINDS, default="website")
+    c.add_argument("--render", choices=RENDER_MODES, default="http", help="browser: run JavaScript")
+    c.add_argument(
+        "--allow-domain",
+        action="append",
+        help="domain whose pages may be followed (repeatable; default: the URL's)",
+    )
+    c.add_argument("--max-depth", type=int, default=3)
+    c.add_argument("--max-pages", type=int, default=200)
+    c.add_argument(
+        "--every",
+        type=parse_duration,
+        default=86_400,
+        help="re-crawl interval, e.g. 6h, 1d (default 1d)",
+    )
+    c.add_argument(
+        "--ignore-robots",
+        action="store_true",
+        help="do not obey robots.txt for this target (recorded on the target)",
+    )
+    add_gate_option(c)
+    c.set_defaults(func=cmd_target_add)
 
 
 def cmd_target_list(args: argparse.Namespace) -> None:
-    store = _store(args)
+    store = open_store(args)
     targets = store.targets(args.case) if args.case else store.all_targets()
     if not targets:
         print("no targets")
@@ -86,14 +101,14 @@ def cmd_target_list(args: argparse.Namespace) -> None:
 
 
 def cmd_target_enable(args: argparse.Namespace) -> None:
-    target = _store(args).set_target_enabled(args.target, args.enable)
+    target = open_store(args).set_target_enabled(args.target, args.enable)
     print(f"{'resumed' if args.enable else 'paused'} {_describe(target)}")
 
 
 def cmd_schedule_list(args: argparse.Namespace) -> None:
     from radar.schedule import due_targets
 
-    store = _store(args)
+    store = open_store(args)
     targets = store.all_targets()
     due = {t.id for t in due_targets(targets, datetime.now(UTC))}
     for target in targets:
@@ -121,7 +136,7 @@ def cmd_schedule_run(args: argparse.Namespace) -> int:
     from radar.report import crawl_exit_status
     from radar.schedule import run_due
 
-    store = _store(args)
+    store = open_store(args)
     if _mode(args) == "distributed":
         from bus.kafka import KafkaBus, KafkaSettings
         from radar.distributed import seed_due
@@ -168,7 +183,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     from radar.recheck import recheck_in_process
 
     results = recheck_in_process(
-        _store(args), args.urls, args.case, tuple(args.allow_network or ())
+        open_store(args), args.urls, args.case, tuple(args.allow_network or ())
     )
     for r in results:
         if args.json:
@@ -190,7 +205,7 @@ def _evidence_rows(store: CrawlStore, key: str, hits: Any) -> list[Any]:
 
 
 def cmd_evidence(args: argparse.Namespace) -> None:
-    store = _store(args)
+    store = open_store(args)
     hits: Any = store
     if args.elasticsearch:  # the distributed mode: hits in Elasticsearch, evidence here
         from store.elastic import ElasticHitStore, ElasticSettings
@@ -228,30 +243,10 @@ def cmd_evidence(args: argparse.Namespace) -> None:
         print("no evidence kept for this hit")
 
 
-def _allow(c: Any) -> None:
-    c.add_argument(
-        "--allow-network",
-        action="append",
-        metavar="CIDR",
-        help="let the crawler reach this private/loopback network (tests, demo)",
-    )
-
-
 def add_commands(sub: Any) -> None:
     target = sub.add_parser("target", help="places to watch: websites, channels, feeds, sitemaps")
     ts = target.add_subparsers(dest="target_command", required=True, metavar="ACTION")
-    c = ts.add_parser("add", help="add a target of any kind to a case")
-    c.add_argument("case")
-    c.add_argument("url", help="seed URL; for telegram https://t.me/s/NAME or https://t.me/NAME")
-    c.add_argument("--kind", choices=TARGET_KINDS, default="website")
-    c.add_argument("--render", choices=RENDER_MODES, default="http", help="browser: run JavaScript")
-    c.add_argument("--allow-domain", action="append", help="domain whose pages may be followed")
-    c.add_argument("--max-depth", type=int, default=3)
-    c.add_argument("--max-pages", type=int, default=200)
-    c.add_argument("--every", type=_duration, default=86_400, help="interval, e.g. 6h, 1d")
-    c.add_argument("--ignore-robots", action="store_true", help="recorded on the target")
-    add_gate_option(c)
-    c.set_defaults(func=cmd_target_add)
+    add_target_parser(ts, "add", "add a target of any kind to a case")
     c = ts.add_parser("list", help="list targets and when each is next due")
     c.add_argument("--case")
     c.set_defaults(func=cmd_target_list)
@@ -269,19 +264,19 @@ def add_commands(sub: Any) -> None:
     c.add_argument("--max-targets", type=int, default=50)
     c.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     _mode_option(c)
-    _allow(c)
+    add_allow_network(c)
     c.set_defaults(func=cmd_schedule_run)
     c = sub.add_parser("scheduler", help="run due crawls forever (stops on SIGTERM)")
     c.add_argument("--poll", type=float, default=60.0, help="longest sleep between checks (s)")
     _mode_option(c)
-    _allow(c)
+    add_allow_network(c)
     c.set_defaults(func=cmd_scheduler)
 
     c = sub.add_parser("recheck", help="is the picture at these URLs still there?")
     c.add_argument("urls", nargs="+", metavar="URL", help="an image or page URL of a hit")
     c.add_argument("--case", help="the case (default: the case of the URL's hits)")
     c.add_argument("--json", action="store_true", help="one JSON object per URL")
-    _allow(c)
+    add_allow_network(c)
     c.set_defaults(func=cmd_recheck)
     c = sub.add_parser("evidence", help="what was where, and when: a hit's sightings")
     c.add_argument("hit", help="a hit id or an image URL")
