@@ -3,10 +3,11 @@
 Each transform takes an RGB picture and a seeded generator and returns the edited picture
 (:func:`apply` encodes it as the JPEG a re-upload would be). Definitions, stated so the
 figures can be compared: crop X % keeps (1 - X) of the width and of the height at a
-random position; padding 20 % adds black bars above and below worth 20 % of the height;
-rotations turn about the centre on the same canvas with black corners; the screenshot
-frame puts the photo, scaled to 60 % of the frame's width, in a feed-like page with a
-coloured title bar, a user line and a caption line.
+random position (``+mirror``: then flipped left-right); padding 20 % adds black bars
+above and below worth 20 % of the height; rotations turn about the centre on the same
+canvas with black corners; the screenshot frame puts the photo, scaled to 60 % of the
+frame's width, in a feed-like page with a coloured title bar, a user line and a caption
+line.
 """
 
 from __future__ import annotations
@@ -133,6 +134,9 @@ TRANSFORMS: dict[str, Transform] = {
     "crop-5%": _crop(0.05),
     "crop-10%": _crop(0.10),
     "crop-20%": _crop(0.20),
+    "crop-10%+mirror": lambda im, rng: _crop(0.10)(im, rng).transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT
+    ),
     "pad-20%": _pad,
     "screenshot": _screenshot,
 }

@@ -7,10 +7,17 @@ holds photo and video frames alike, an image that is a still of a known video ma
 like any image, and :func:`reference_videos` regroups the frame rows into the reference
 video for the vPDQ comparison. A hit's evidence names the frame that matched and its time
 in the candidate video (``wire.records.evidence_variant``).
+
+A left-right mirrored clip is searched for too: each frame is also queried as its mirror,
+estimated from the hash (:meth:`hashing.PdqHash.mirror_estimate`: vpdq keeps no pixels),
+so a clip both cropped and mirrored reaches the photos' upright crop grid, and a mirrored
+re-upload of a reference video is compared, mirrored back, by vPDQ's rule. Such evidence
+names the variant or frame plus ``+candidate-mirrored``. The bank gains no rows for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
@@ -78,45 +85,75 @@ class VideoMatch:
     evidence: list[MatchEvidence] = field(default_factory=list)
 
 
-def _photo_matches(bank: Bank, video: VideoHashes) -> tuple[list[VideoMatch], set[tuple[str, str]]]:
-    per_label: dict[tuple[str, str], list[MatchEvidence]] = {}
-    video_labels: set[tuple[str, str]] = set()
+MIRRORED = "+candidate-mirrored"  # evidence through a frame's mirror estimate
+
+
+def mirrored(video: VideoHashes) -> VideoHashes:
+    """``video`` with every frame's PDQ replaced by its mirror estimate."""
+    frames = tuple(
+        dataclasses.replace(frame, pdq=frame.pdq.mirror_estimate()) for frame in video.frames
+    )
+    return dataclasses.replace(video, frames=frames)
+
+
+Key = tuple[str, str]  # (case id, reference label)
+
+
+def _photo_matches(bank: Bank, video: VideoHashes) -> tuple[list[VideoMatch], set[Key]]:
+    """The photos seen in ``video``'s frames (upright or mirrored), and the reference
+    videos one of its frames (upright or mirrored) matched a frame of."""
+    per_label: dict[Key, list[MatchEvidence]] = {}
+    video_labels: set[Key] = set()
     seen: set[PdqHash] = set()
     for frame in video.frames:
         if frame.pdq in seen:  # a still shot: its repeats add nothing
             continue
         seen.add(frame.pdq)
-        for m in bank.match({"pdq": frame.pdq.hex}, frame.quality):
-            if frame_seconds(m.variant) is not None:
-                video_labels.add((m.case_id, m.label))
-                continue
-            found = MatchEvidence("pdq", m.distance, evidence_variant(m.variant, frame.timestamp))
-            per_label.setdefault((m.case_id, m.label), []).append(found)
+        best: dict[Key, tuple[int, str]] = {}  # this frame's closest variant per label
+        for query, suffix in ((frame.pdq, ""), (frame.pdq.mirror_estimate(), MIRRORED)):
+            for m in bank.match({"pdq": query.hex}, frame.quality):
+                key = (m.case_id, m.label)
+                if frame_seconds(m.variant) is not None:
+                    video_labels.add(key)
+                elif key not in best or m.distance < best[key][0]:
+                    best[key] = (m.distance, m.variant + suffix)
+        for key, (distance, variant) in best.items():
+            found = MatchEvidence("pdq", distance, evidence_variant(variant, frame.timestamp))
+            per_label.setdefault(key, []).append(found)
     out = []
     for (case_id, label), evidence in sorted(per_label.items()):
-        best = min(e.distance for e in evidence)
-        out.append(VideoMatch(case_id, label, "pdq", best, evidence[:MAX_EVIDENCE]))
+        closest = min(e.distance for e in evidence)
+        out.append(VideoMatch(case_id, label, "pdq", closest, evidence[:MAX_EVIDENCE]))
     return out, video_labels
 
 
 def match_video(bank: Bank, video: VideoHashes) -> list[VideoMatch]:
     """Every reference ``video`` matches, sorted by case and label (a label matched both
-    as a photo and as a video gives the video match only). Empty when none matches."""
+    as a photo and as a video gives the video match only). Empty when none matches. A
+    reference video is compared with ``video`` upright and, when that fails, mirrored
+    (:func:`mirrored`)."""
     photos, video_labels = _photo_matches(bank, video)
     found = {(m.case_id, m.label): m for m in photos}
+    flipped: VideoHashes | None = None
     for key in sorted(video_labels):
         reference = bank.videos.get(key)
         rule = bank.rules.get(key[0])
         if reference is None or rule is None:
             continue
-        result = video_rule(rule).compare(video, reference)
+        vrule = video_rule(rule)
+        suffix, result = "", vrule.compare(video, reference)
+        if not result.matched:
+            flipped = flipped or mirrored(video)
+            suffix, result = MIRRORED, vrule.compare(flipped, reference)
         if not result.matched:
             continue
         evidence = [
             MatchEvidence(
                 "vpdq",
                 pair.distance,
-                evidence_variant(frame_variant(pair.reference.timestamp), pair.candidate.timestamp),
+                evidence_variant(
+                    frame_variant(pair.reference.timestamp) + suffix, pair.candidate.timestamp
+                ),
             )
             for pair in result.pairs[:MAX_EVIDENCE]
         ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from PIL import Image
 
 from hashing import ALGORITHMS, MatchRule, PdqHash, PHash, parse_hash
+from hashing.pdq import pdq
 
 PDQ_HEX = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 PHASH_HEX = "aca29c1c33dc23d7"
@@ -209,3 +213,17 @@ def test_extreme_rule_values_are_accepted(kwargs: dict[str, int]) -> None:
     rule = MatchRule(**kwargs)
     for key, value in kwargs.items():
         assert getattr(rule, key) == value
+
+
+def test_pdq_mirror_estimate_is_near_the_mirrored_pictures_pdq(kodak: list[Path]) -> None:
+    value = PdqHash.from_hex(PDQ_HEX)
+    assert isinstance(value.mirror_estimate(), PdqHash)
+    assert value.mirror_estimate().mirror_estimate() == value
+    assert value - value.mirror_estimate() == 128  # the odd horizontal frequencies' bits
+    for path in kodak[:6]:
+        with Image.open(path) as im:
+            picture = im.convert("RGB")
+        upright, _ = pdq(picture)
+        mirrored, _ = pdq(picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+        assert upright - mirrored > 64  # mirroring moves PDQ far ...
+        assert upright.mirror_estimate() - mirrored <= 24  # ... the estimate follows it

@@ -1,7 +1,8 @@
 """Videos through the matcher: a slideshow of reference photos is found frame by frame, a
-re-encode of a reference video by vPDQ's rule, a cropped mirrored clip through the photo
-references' variants; hits name the frames and their times. Clips are made in memory
-from the benign Kodak photos (tests/videos.py)."""
+re-encode of a reference video by vPDQ's rule (mirrored too), a cropped, a mirrored and a
+cropped-and-mirrored clip through the photo references' variants; hits name the frames
+and their times. Clips are made in memory from the benign Kodak photos
+(tests/videos.py)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,12 @@ def clips(kodak: list[Path]) -> dict[str, bytes]:
     return {
         "reference": reference_video,
         "reupload": edit(reference_video, "scale=256:256", crf=36),
+        "mirrored-reupload": edit(reference_video, "hflip,scale=256:256", crf=36),
         "leak": leak,
         "mirrored": edit(leak, "hflip,scale=288:288", crf=32),
         "cropped": edit(leak, "crop=iw*0.92:ih*0.92,scale=288:288", crf=32),
+        # the demo's "crop8+mirror" edit (radar.demo.videos.DEMO_EDITS), issue 14
+        "cropped-mirrored": edit(leak, "crop=iw*0.92:ih*0.92,hflip,scale=288:288", crf=32),
         "unrelated": slideshow([kodak[1], kodak[2]], seconds_each=2.0),
     }
 
@@ -94,6 +98,18 @@ def test_reencoded_reference_video_matches_by_vpdq(
     times = _times(hits[0].matches)
     assert times == sorted(times) and times[0] == 0.0
     assert all(m.variant.startswith("frame@") for m in hits[0].matches)
+    assert not any("+candidate-mirrored" in m.variant for m in hits[0].matches)
+
+
+def test_mirrored_reference_video_matches_by_vpdq_mirrored_back(
+    worker: MatchWorker, clips: dict[str, bytes]
+) -> None:
+    hits = worker.match(record(clips["mirrored-reupload"]))
+    assert [(h.reference_label, h.algorithm) for h in hits] == [("vid1", "vpdq")]
+    assert all(
+        m.variant.startswith("frame@") and "+candidate-mirrored at " in m.variant
+        for m in hits[0].matches
+    )
 
 
 @pytest.mark.parametrize(("clip", "variant"), [("mirrored", "flip-x"), ("cropped", "crop-")])
@@ -103,8 +119,22 @@ def test_mirrored_or_cropped_clip_found_through_photo_variants(
     hits = {h.reference_label: h for h in worker.match(record(clips[clip]))}
     assert set(hits) == {"k01", "k05"}
     assert all(m.variant.startswith(variant) for m in hits["k01"].matches)
-    # Not covered: cropped *and* mirrored. The variant grid crops the upright picture
-    # only (hashing.variants), and a video frame's pixels are gone once vpdq hashed it.
+    assert not any("+candidate-mirrored" in m.variant for m in hits["k01"].matches)
+
+
+def test_cropped_and_mirrored_clip_found_through_mirrored_frames(
+    worker: MatchWorker, clips: dict[str, bytes]
+) -> None:
+    # The frames' mirror estimates (hashing.PdqHash.mirror_estimate) reach the photos'
+    # upright crop grid; the bank holds no mirrored crops.
+    hits = {h.reference_label: h for h in worker.match(record(clips["cropped-mirrored"]))}
+    assert set(hits) == {"k01", "k05"}
+    for label, first, last in (("k01", 0.0, 2.0), ("k05", 4.0, 6.0)):
+        assert hits[label].algorithm == "pdq" and hits[label].distance <= 31
+        assert all(first <= t < last for t in _times(hits[label].matches))
+        for m in hits[label].matches:
+            variant = m.variant.rsplit(" at ", 1)[0]
+            assert variant.startswith("crop-") and variant.endswith("+candidate-mirrored")
 
 
 def test_unrelated_video_gives_no_hit(worker: MatchWorker, clips: dict[str, bytes]) -> None:
