@@ -22,6 +22,7 @@ from crawler.spider import TargetSpider
 from crawler.storage import CrawlStore
 from matcher import MatchWorker
 from store import CrawlReport, Target
+from store.base import HitStore
 from store.evidence import Evidence
 from store.models import target_url_problem
 from wire import HASHES_TOPIC, HashRecord, utc_now
@@ -167,6 +168,7 @@ def run_crawls(
     incremental: bool = True,
     spider_cls: type[TargetSpider] = TargetSpider,
     save_reports: bool = True,
+    hits: HitStore | None = None,
 ) -> CrawlRun:
     """Crawl ``targets`` concurrently, matching as images arrive; save a report per target.
 
@@ -174,7 +176,9 @@ def run_crawls(
     once per process (Scrapy's rule: :mod:`radar.schedule` runs each round in a child
     process). ``settings`` overrides Scrapy settings (tests: short retry delays, a DNS
     stub); ``incremental=False`` ignores what earlier crawls remembered. ``spider_cls``
-    and ``save_reports=False`` serve re-checks (:mod:`radar.recheck`).
+    and ``save_reports=False`` serve re-checks (:mod:`radar.recheck`). Hits go to
+    ``hits`` (the distributed mode's Elasticsearch store, for a re-check of its hits),
+    by default to ``store``; the bank, the evidence and the reports stay in ``store``.
 
     A target whose URL cannot be crawled (a row stored before URLs were checked on the
     way in: a blank in the host, port 99999) is not started: its report ends with
@@ -189,7 +193,7 @@ def run_crawls(
 
         chromium_path()  # raises BrowserMissing before anything starts
     bus = InProcessBus()
-    worker = MatchWorker(store, store)
+    worker = MatchWorker(store, store if hits is None else hits)
     keeper = EvidenceKeeper(worker, store)
     bus.subscribe(HASHES_TOPIC, keeper.handle)
     worker.bank  # noqa: B018 - load the bank before the first record arrives

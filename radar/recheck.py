@@ -13,7 +13,9 @@ saved in the store, in the order given):
 
 A re-check fetches the URL alone through the crawler (same address rule, caps,
 hashing and matching) and records a sighting when the picture is still there, so the hit
-shows when it was last seen.
+shows when it was last seen: in the hit store of the mode (``elasticsearch=True``: the
+distributed mode's hits in Elasticsearch; the result and the evidence stay in the
+service store either way).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from urllib.parse import urlsplit
 
 from crawler.storage import CrawlStore
 from store import Target
+from store.base import HitStore
 from store.evidence import RecheckResult
+from store.hitquery import SEARCH_MAX, HitQuery
 from wire import utc_now
 
 
@@ -46,14 +50,24 @@ class CrawlRechecker:
     result (it comes back with its id); a re-check that cannot run is an ``error``."""
 
     def __init__(
-        self, db: str | Path, allowed_networks: Sequence[str] = (), timeout: float = 300.0
+        self,
+        db: str | Path,
+        allowed_networks: Sequence[str] = (),
+        timeout: float = 300.0,
+        elasticsearch: bool = False,
     ) -> None:
         self.db, self.allowed_networks, self.timeout = db, tuple(allowed_networks), timeout
+        self.elasticsearch = elasticsearch
 
     def check(self, url: str, expected_sha256: str, case_id: str = "") -> RecheckResult:
         try:
             (result,) = recheck(
-                self.db, [url], case_id or None, self.allowed_networks, self.timeout
+                self.db,
+                [url],
+                case_id or None,
+                self.allowed_networks,
+                self.timeout,
+                elasticsearch=self.elasticsearch,
             )
         except RecheckFailed as exc:
             return RecheckResult(
@@ -62,13 +76,14 @@ class CrawlRechecker:
         return result
 
 
-def _target_for(store: CrawlStore, url: str, case_id: str | None) -> Target:
+def _target_for(store: CrawlStore, hits: HitStore, url: str, case_id: str | None) -> Target:
     """A depth-0 target for the URL, bound to the case of its hits (or ``case_id``)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"bad URL {url!r}: need http(s)://host/...")
     if case_id is None:
-        known = [h for h in store.hits(limit=100_000) if url in (h.image_url, h.page_url)]
+        found = hits.find_hits(HitQuery(search=url[:SEARCH_MAX], order="first_seen", limit=1000))
+        known = [h for h in found if url in (h.image_url, h.page_url)]
         if not known:
             raise ValueError(f"no hit names {url}: give the case (--case)")
         case_id = known[0].case_id
@@ -83,13 +98,19 @@ def recheck_in_process(
     case_id: str | None = None,
     allowed_networks: tuple[str, ...] = (),
     settings: dict[str, Any] | None = None,
+    hits: HitStore | None = None,
 ) -> list[RecheckResult]:
-    """Re-check ``urls`` now, in this process (see the module docstring)."""
+    """Re-check ``urls`` now, in this process (see the module docstring); sightings go
+    to ``hits`` (default: ``store``'s own hits)."""
     from crawler.recheck import RecheckSpider, verdict
     from radar.crawl import run_crawls
 
     # Each URL is its own (unsaved) target: ids -1, -2... tell their sightings apart.
-    targets = [replace(_target_for(store, url, case_id), id=-(i + 1)) for i, url in enumerate(urls)]
+    hit_store: HitStore = store if hits is None else hits
+    targets = [
+        replace(_target_for(store, hit_store, url, case_id), id=-(i + 1))
+        for i, url in enumerate(urls)
+    ]
     run = run_crawls(
         store,
         targets,
@@ -99,6 +120,7 @@ def recheck_in_process(
         incremental=False,
         spider_cls=RecheckSpider,
         save_reports=False,
+        hits=hits,
     )
     results = []
     for target, spider in zip(targets, run.spiders, strict=True):
@@ -128,9 +150,12 @@ def recheck(
     case_id: str | None = None,
     allowed_networks: Sequence[str] = (),
     timeout: float = 300.0,
+    elasticsearch: bool = False,
 ) -> list[RecheckResult]:
     """Re-check ``urls`` in a child process (see the module docstring)."""
     argv = [sys.executable, "-m", "radar", "--db", str(db), "recheck", "--json", *urls]
+    if elasticsearch:
+        argv.append("--elasticsearch")
     if case_id:
         argv += ["--case", case_id]
     for network in allowed_networks:

@@ -138,7 +138,9 @@ def cmd_notices_recheck(args: argparse.Namespace) -> None:
     if args.through_crawler:
         from radar.recheck import CrawlRechecker
 
-        services.rechecker = CrawlRechecker(args.db, args.allow_network or ())
+        services.rechecker = CrawlRechecker(
+            args.db, args.allow_network or (), elasticsearch=args.elasticsearch
+        )
     elif args.allow_network:
         from notices.fetch import Fetcher
         from notices.recheck import HttpRechecker

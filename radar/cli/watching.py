@@ -182,8 +182,13 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
 def cmd_recheck(args: argparse.Namespace) -> int:
     from radar.recheck import recheck_in_process
 
+    hits = None
+    if args.elasticsearch:  # the distributed mode: sightings of its hits in Elasticsearch
+        from store.elastic import ElasticHitStore, ElasticSettings
+
+        hits = ElasticHitStore(ElasticSettings.from_env())
     results = recheck_in_process(
-        open_store(args), args.urls, args.case, tuple(args.allow_network or ())
+        open_store(args), args.urls, args.case, tuple(args.allow_network or ()), hits=hits
     )
     for r in results:
         if args.json:
@@ -276,6 +281,12 @@ def add_commands(sub: Any) -> None:
     c.add_argument("urls", nargs="+", metavar="URL", help="an image or page URL of a hit")
     c.add_argument("--case", help="the case (default: the case of the URL's hits)")
     c.add_argument("--json", action="store_true", help="one JSON object per URL")
+    c.add_argument(
+        "--elasticsearch",
+        action="store_true",
+        help="the hits of the distributed mode (RADAR_ES_URL): find the URL's case there "
+        "and record the sighting there",
+    )
     add_allow_network(c)
     c.set_defaults(func=cmd_recheck)
     c = sub.add_parser("evidence", help="what was where, and when: a hit's sightings")

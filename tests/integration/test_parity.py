@@ -6,11 +6,13 @@ The case has a target of every kind: a website (the demo site), a Telegram-shape
 an RSS feed and a sitemap (each listing a page only they lead to) and a JavaScript gallery
 rendered by Chromium. The distributed round is complete when `radar seed --wait` returns
 (radar/rounds.py): every page of the round crawled, every image record of it matched and
-stored.
+stored. A re-check of a hit's picture then records its sighting in each mode's own hit
+store (SQLite; Elasticsearch).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +122,27 @@ def test_embedded_and_distributed_find_the_same_hits(
             "sitemap": lists.base_url + "/map/",
             "website": main.base_url,
         }
+
+        # A re-check of a hit's picture records its sighting in the hit store of its
+        # mode: SQLite embedded, Elasticsearch distributed (never the service store's
+        # hits table, which the distributed mode does not read).
+        url = min(u for u, _, _ in distributed if u.startswith(main.base_url))
+        es_before = {h.id: h.seen_count for h in stack.all_hits() if h.image_url == url}
+        sql_before = {h.id: h.seen_count for h in CrawlStore(str(embedded_db)).hits("demo")}
+        for db, flags in ((str(embedded_db), ()), (stack.env["RADAR_DB"], ("--elasticsearch",))):
+            out = stack.radar(
+                "--db", db, "recheck", url, "--json", "--allow-network", "127.0.0.1/32", *flags
+            )
+            (result,) = [json.loads(line) for line in out.stdout.splitlines()]
+            assert (result["status"], result["case_id"]) == ("still_there", "demo"), result
+        es_after = {h.id: h.seen_count for h in stack.all_hits() if h.image_url == url}
+        assert es_before and es_after == {k: n + 1 for k, n in es_before.items()}
+        sql_after = {h.id: h.seen_count for h in CrawlStore(str(embedded_db)).hits("demo")}
+        assert sql_after == {k: n + (k in es_before) for k, n in sql_before.items()}
+        shared = CrawlStore(stack.env["RADAR_DB"])
+        assert shared.hits("demo") == []  # the distributed mode's hits are all in ES
+        assert [r.status for r in shared.rechecks(url)] == ["still_there"]
+        shared.close()
 
     # Both modes keep incremental crawl state: every website target's seed page has its
     # validators, images and links in the store of its mode (PostgreSQL, shared by the
