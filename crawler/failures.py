@@ -2,7 +2,7 @@
 
 The guarded single fetch (:mod:`notices.fetch`, behind the review proxy, the notice
 re-checks and ``security.txt``) raises only :class:`FetchError`; the crawler's re-check
-(:mod:`crawler.recheck`) names its Twisted/Scrapy failures with the same reasons through
+(:mod:`radar.recheck`) names its Twisted/Scrapy failures with the same reasons through
 :func:`reason_of`. A leaf module: it imports nothing of the project, nor Scrapy.
 
 Reasons (stable: they are counted and stored in re-check details):

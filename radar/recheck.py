@@ -11,11 +11,14 @@ saved in the store, in the order given):
 * :func:`recheck_in_process` -- does the work here; runs a Twisted reactor, so once per
   process (what the command itself calls).
 
-A re-check fetches the URL alone through the crawler (same address rule, caps,
-hashing and matching) and records a sighting when the picture is still there, so the hit
-shows when it was last seen: in the hit store of the mode (``elasticsearch=True``: the
-distributed mode's hits in Elasticsearch; the result and the evidence stay in the
-service store either way).
+A re-check fetches the URL alone through the crawler (:class:`RecheckSpider`: depth 0,
+the same guard, caps and pipelines as a crawl, so the picture is hashed and matched
+exactly as before), and :func:`verdict` turns what happened to the URL and the hits seen
+during the check into a status. It records a sighting when the picture is still there,
+so the hit shows when it was last seen: in the hit store of the mode
+(``elasticsearch=True``: the distributed mode's hits in Elasticsearch; the result and
+the evidence stay in the service store either way). The protocol the notice round
+calls, and its other implementation (one guarded GET), are in :mod:`notices.recheck`.
 """
 
 from __future__ import annotations
@@ -24,18 +27,89 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.http import Response
+from twisted.internet.error import DNSLookupError
+
+from crawler.failures import reason_of
+from crawler.resolver import ForbiddenAddressError, refusal
+from crawler.sniff import sniff
+from crawler.spider import TargetSpider, seed_request
 from crawler.storage import CrawlStore
 from store import Target
 from store.base import HitStore
-from store.evidence import RecheckResult
+from store.evidence import GONE_STATUSES, RecheckResult
 from store.hitquery import SEARCH_MAX, HitQuery
 from wire import utc_now
+
+
+@dataclass
+class Outcome:
+    """What happened to the re-checked URL itself."""
+
+    http_status: int = 0
+    body_kind: str = ""  # from crawler.sniff: jpeg, html...
+    error: str = ""  # "" or a crawler.failures.REASONS entry
+
+
+def verdict(outcome: Outcome, matched: list[str], sha256: str = "") -> tuple[str, str]:
+    """``(status, detail)`` for a re-check: ``gone`` (HTTP 404/410/451, or the host no
+    longer exists), ``still_there`` (a reference matched again), ``changed`` (the URL
+    answers but shows none of the case's pictures) or ``error`` (unknown: refused,
+    timed out, not HTTP, server error; never reported as gone). An error's detail is
+    ``could not fetch: <reason>`` with a :data:`crawler.failures.REASONS` entry."""
+    if outcome.error == "no_such_host":
+        return "gone", "the host name no longer resolves"
+    if outcome.error:
+        return "error", f"could not fetch: {outcome.error}"
+    if outcome.http_status in GONE_STATUSES:
+        return "gone", f"HTTP {outcome.http_status}"
+    if 300 <= outcome.http_status < 400:  # the redirect middleware gave up: a loop
+        return "error", "could not fetch: redirects"
+    if outcome.http_status >= 400 or outcome.http_status == 0:
+        return "error", f"HTTP {outcome.http_status}"
+    if matched:
+        return "still_there", "matches " + ", ".join(sorted(set(matched)))
+    what = "image" if outcome.body_kind not in ("html", "text", "feed", "xml") else "page"
+    return "changed", f"HTTP {outcome.http_status}, the {what} no longer shows a match"
+
+
+class RecheckSpider(TargetSpider):
+    name = "recheck"
+
+    def __init__(self, target: Any, **kwargs: Any) -> None:
+        super().__init__(target, **kwargs)
+        self.outcome = Outcome()
+
+    async def start(self) -> Any:
+        request = self.page_request(seed_request(self.target), radar_seed=True)
+        request.meta["handle_httpstatus_all"] = True
+        request.meta.pop("radar_page_state", None)
+        yield request.replace(callback=self.parse_seed, dont_filter=True, headers={})
+
+    def parse_seed(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        self.outcome.http_status = response.status
+        self.outcome.body_kind = sniff(response.body[:1024])
+        if response.status >= 300:
+            return
+        yield from self.parse(response)
+
+    def failed(self, failure: Any) -> None:
+        if failure.request.meta.get("radar_seed"):
+            host = urlsplit(failure.request.url).hostname
+            if failure.check(IgnoreRequest, ForbiddenAddressError) or refusal(host):
+                self.outcome.error = "refused_address"
+            elif failure.check(CannotResolveHostError, DNSLookupError):
+                self.outcome.error = "no_such_host"
+            else:
+                self.outcome.error = reason_of(failure.value)
+        super().failed(failure)
 
 
 class RecheckFailed(RuntimeError):
@@ -102,7 +176,6 @@ def recheck_in_process(
 ) -> list[RecheckResult]:
     """Re-check ``urls`` now, in this process (see the module docstring); sightings go
     to ``hits`` (default: ``store``'s own hits)."""
-    from crawler.recheck import RecheckSpider, verdict
     from radar.crawl import run_crawls
 
     # Each URL is its own (unsaved) target: ids -1, -2... tell their sightings apart.

@@ -147,7 +147,7 @@ class ImageState:
 
 @dataclass(frozen=True, slots=True)
 class RecheckResult:
-    """The outcome of re-checking one URL, whoever checked it (:mod:`crawler.recheck`
+    """The outcome of re-checking one URL, whoever checked it (:mod:`radar.recheck`
     through the crawler, :class:`notices.recheck.HttpRechecker` by its bytes); saved in
     the one ``rechecks`` table (:mod:`crawler.storage`). ``status`` is one of
     :data:`RECHECK_STATUSES`: ``still_there`` (a reference matched again, or the same
